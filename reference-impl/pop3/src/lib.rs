@@ -1,0 +1,4 @@
+//! POP3 (RFC 1939, 2449, 2595, 5034): codec, sans-IO server session, and (feature server) the tokio server.
+//!
+//! (Being built: see the crate owner's notes in docs/ARCHITECTURE.md.)
+#![forbid(unsafe_code)]
