@@ -13,14 +13,14 @@
 
 use thiserror::Error;
 
+use crate::issues::Issues;
+
 /// RFC 4648 §4, Table 1: the base64 alphabet.
 pub const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// RFC 2045 §6.8: encoded lines are no more than 76 characters.
 pub const MIME_LINE_LEN: usize = 76;
 
-/// How many issues a lenient decoder records before it only counts them.
-const MAX_ISSUES: usize = 32;
 
 /// Why a strict decode failed (RFC 4648 §3.2, §3.3, §3.5).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -60,19 +60,8 @@ pub enum Base64Issue {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MimeDecoded {
     pub data: Vec<u8>,
-    /// The first issues found (at most 32).
-    pub issues: Vec<Base64Issue>,
-    /// How many issues there were in all.
-    pub issue_count: usize,
-}
-
-impl MimeDecoded {
-    fn report(&mut self, issue: Base64Issue) {
-        self.issue_count += 1;
-        if self.issues.len() < MAX_ISSUES {
-            self.issues.push(issue);
-        }
-    }
+    /// What was repaired or skipped.
+    pub issues: Issues<Base64Issue>,
 }
 
 /// The 6-bit value of an alphabet character.
@@ -186,7 +175,7 @@ pub fn decode_mime(input: &[u8]) -> MimeDecoded {
         match byte {
             b'\n' => {
                 if line_len > MIME_LINE_LEN {
-                    result.report(Base64Issue::LineTooLong { line, len: line_len });
+                    result.issues.push(Base64Issue::LineTooLong { line, len: line_len });
                 }
                 line += 1;
                 line_len = 0;
@@ -201,14 +190,14 @@ pub fn decode_mime(input: &[u8]) -> MimeDecoded {
         }
         let Some(v) = value(byte) else {
             if byte != b' ' && byte != b'\t' {
-                result.report(Base64Issue::IgnoredByte { offset, byte });
+                result.issues.push(Base64Issue::IgnoredByte { offset, byte });
             }
             continue;
         };
         if padded {
             // Report once per run of trailing data, not per character.
             if !matches!(result.issues.last(), Some(Base64Issue::DataAfterPadding { .. })) {
-                result.report(Base64Issue::DataAfterPadding { offset });
+                result.issues.push(Base64Issue::DataAfterPadding { offset });
             }
             continue;
         }
@@ -221,7 +210,7 @@ pub fn decode_mime(input: &[u8]) -> MimeDecoded {
         }
     }
     if line_len > MIME_LINE_LEN {
-        result.report(Base64Issue::LineTooLong { line, len: line_len });
+        result.issues.push(Base64Issue::LineTooLong { line, len: line_len });
     }
     match chars {
         0 => {}
@@ -230,7 +219,7 @@ pub fn decode_mime(input: &[u8]) -> MimeDecoded {
         _ => {}
     }
     if chars != 0 && (!padded || chars == 1) {
-        result.report(Base64Issue::MissingPadding { leftover_chars: chars });
+        result.issues.push(Base64Issue::MissingPadding { leftover_chars: chars });
     }
     result
 }
@@ -283,19 +272,19 @@ mod tests {
         assert!(d.issues.is_empty());
         let d = decode_mime(b"Zm9v!YmFy");
         assert_eq!(d.data, b"foobar");
-        assert_eq!(d.issues, vec![Base64Issue::IgnoredByte { offset: 4, byte: b'!' }]);
+        assert_eq!(d.issues.as_slice(), [Base64Issue::IgnoredByte { offset: 4, byte: b'!' }]);
         let d = decode_mime(b"Zg==Zm9v");
         assert_eq!(d.data, b"f");
-        assert_eq!(d.issues, vec![Base64Issue::DataAfterPadding { offset: 4 }]);
+        assert_eq!(d.issues.as_slice(), [Base64Issue::DataAfterPadding { offset: 4 }]);
         let d = decode_mime(b"Zm9vYg");
         assert_eq!(d.data, b"foob");
-        assert_eq!(d.issues, vec![Base64Issue::MissingPadding { leftover_chars: 2 }]);
+        assert_eq!(d.issues.as_slice(), [Base64Issue::MissingPadding { leftover_chars: 2 }]);
         let d = decode_mime(b"Zm9vY");
         assert_eq!(d.data, b"foo");
-        assert_eq!(d.issues, vec![Base64Issue::MissingPadding { leftover_chars: 1 }]);
+        assert_eq!(d.issues.as_slice(), [Base64Issue::MissingPadding { leftover_chars: 1 }]);
         let long = "QUFB".repeat(20);
         let d = decode_mime(long.as_bytes());
-        assert_eq!(d.issues, vec![Base64Issue::LineTooLong { line: 1, len: 80 }]);
+        assert_eq!(d.issues.as_slice(), [Base64Issue::LineTooLong { line: 1, len: 80 }]);
     }
 
     #[test]
@@ -303,9 +292,9 @@ mod tests {
         let junk = vec![b'!'; 10_000];
         let d = decode_mime(&junk);
         assert!(d.data.is_empty());
-        assert_eq!(d.issues.len(), MAX_ISSUES);
+        assert_eq!(d.issues.as_slice().len(), crate::issues::MAX_KEPT);
         // 10,000 ignored bytes, and one 10,000-character line.
-        assert_eq!(d.issue_count, 10_001);
+        assert_eq!(d.issues.count(), 10_001);
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! RFC 5322 / MIME (2045-2049) / base64 (4648) / quoted-printable codecs: the message-format oracle.
 #![forbid(unsafe_code)]
 
+pub mod address;
 pub mod base64;
+pub mod issues;
 pub mod charset;
+pub mod encoded_word;
 pub mod qp;
+pub mod syntax;
 
 #[cfg(test)]
 mod testutil;

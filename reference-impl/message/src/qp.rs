@@ -12,10 +12,11 @@
 //! Each repair is reported as a [`QpIssue`]. Control characters and octets above 126 (note 4)
 //! are reported but kept in the output, so no data is silently lost.
 
+use crate::issues::Issues;
+
 /// RFC 2045 §6.7 rule 5: encoded lines are at most 76 characters, not counting CRLF.
 pub const MAX_LINE_LEN: usize = 76;
 
-const MAX_ISSUES: usize = 32;
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// What the data is, for rule 4.
@@ -47,19 +48,8 @@ pub enum QpIssue {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct QpDecoded {
     pub data: Vec<u8>,
-    /// The first issues found (at most 32).
-    pub issues: Vec<QpIssue>,
-    /// How many issues there were in all.
-    pub issue_count: usize,
-}
-
-impl QpDecoded {
-    fn report(&mut self, issue: QpIssue) {
-        self.issue_count += 1;
-        if self.issues.len() < MAX_ISSUES {
-            self.issues.push(issue);
-        }
-    }
+    /// What was repaired or skipped.
+    pub issues: Issues<QpIssue>,
 }
 
 /// RFC 2045 §6.7 rule 2: octets that may stand for themselves.
@@ -146,7 +136,7 @@ pub fn decode(input: &[u8]) -> QpDecoded {
         };
         let line_end_bytes = &input[content_end..next];
         if content_end - start > MAX_LINE_LEN {
-            result.report(QpIssue::LineTooLong { line: line_no, len: content_end - start });
+            result.issues.push(QpIssue::LineTooLong { line: line_no, len: content_end - start });
         }
         let soft = decode_line(input, start, content_end, &mut result);
         if !soft {
@@ -181,13 +171,13 @@ fn decode_line(input: &[u8], start: usize, end: usize, result: &mut QpDecoded) -
             let lo = line.get(i + 2).copied().and_then(hex_value);
             if let (Some((hi, l1)), Some((lo, l2))) = (hi, lo) {
                 if l1 || l2 {
-                    result.report(QpIssue::LowercaseHex { offset });
+                    result.issues.push(QpIssue::LowercaseHex { offset });
                 }
                 result.data.push((hi << 4) | lo);
                 i += 3;
             } else {
                 // Note 2: keep "=" and the character after it untransformed.
-                result.report(QpIssue::BadEscape { offset });
+                result.issues.push(QpIssue::BadEscape { offset });
                 let take = (i + 2).min(line.len());
                 result.data.extend_from_slice(&line[i..take]);
                 i = take;
@@ -195,7 +185,7 @@ fn decode_line(input: &[u8], start: usize, end: usize, result: &mut QpDecoded) -
             continue;
         }
         if !(is_safe_literal(byte) || byte == b' ' || byte == b'\t') {
-            result.report(QpIssue::IllegalByte { offset, byte });
+            result.issues.push(QpIssue::IllegalByte { offset, byte });
         }
         result.data.push(byte);
         i += 1;
@@ -247,23 +237,23 @@ mod tests {
     fn decoder_is_lenient_and_reports() {
         let d = decode(b"a=3db");
         assert_eq!(d.data, b"a=b");
-        assert_eq!(d.issues, vec![QpIssue::LowercaseHex { offset: 1 }]);
+        assert_eq!(d.issues.as_slice(), [QpIssue::LowercaseHex { offset: 1 }]);
         let d = decode(b"a=\xff=G1");
         assert_eq!(d.data, b"a=\xff=G1");
-        assert_eq!(d.issues, vec![QpIssue::BadEscape { offset: 1 }, QpIssue::BadEscape { offset: 3 }]);
+        assert_eq!(d.issues.as_slice(), [QpIssue::BadEscape { offset: 1 }, QpIssue::BadEscape { offset: 3 }]);
         // Note 3: "=" as the last character of the object is kept.
         let d = decode(b"abc=");
         assert_eq!(d.data, b"abc=");
-        assert_eq!(d.issues, vec![QpIssue::BadEscape { offset: 3 }]);
+        assert_eq!(d.issues.as_slice(), [QpIssue::BadEscape { offset: 3 }]);
         // Transport padding after text and after a soft break is deleted.
         let d = decode(b"abc  \r\ndef=  \r\nghi");
         assert_eq!(d.data, b"abc\r\ndefghi");
         assert!(d.issues.is_empty());
         let d = decode(b"a\x01b");
         assert_eq!(d.data, b"a\x01b");
-        assert_eq!(d.issues, vec![QpIssue::IllegalByte { offset: 1, byte: 1 }]);
+        assert_eq!(d.issues.as_slice(), [QpIssue::IllegalByte { offset: 1, byte: 1 }]);
         let d = decode("z".repeat(80).as_bytes());
-        assert_eq!(d.issues, vec![QpIssue::LineTooLong { line: 1, len: 80 }]);
+        assert_eq!(d.issues.as_slice(), [QpIssue::LineTooLong { line: 1, len: 80 }]);
         // A bare LF is a line break and is kept.
         assert_eq!(decode(b"a=\nb\nc").data, b"ab\nc");
     }

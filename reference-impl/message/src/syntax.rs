@@ -1,0 +1,289 @@
+//! RFC 5322 §3.2 lexical tokens of structured field bodies, shared by the address, msg-id,
+//! date-time and MIME parameter parsers.
+//!
+//! The input is an unfolded field body (§2.2.3). [`Cursor`] walks it: comments (nested, with
+//! quoted pairs, §3.2.2) and white space are skipped as CFWS and the comments kept,
+//! quoted strings (§3.2.4) and domain literals (§3.4.1) are read with their quoted pairs
+//! resolved. [`tokenize`] turns a whole value into [`Token`]s, each knowing whether CFWS came
+//! before it (the obsolete syntax of §4 allows CFWS where the current syntax does not, and the
+//! parsers report that).
+//!
+//! Non-ASCII characters count as `atext` and `qtext` (RFC 6532 §3.2), so UTF-8 headers parse.
+
+use thiserror::Error;
+
+/// A lexical error in a structured field body.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SyntaxError {
+    #[error("unterminated quoted string (RFC 5322 §3.2.4)")]
+    UnterminatedQuotedString,
+    #[error("unterminated comment (RFC 5322 §3.2.2)")]
+    UnterminatedComment,
+    #[error("unterminated domain literal (RFC 5322 §3.4.1)")]
+    UnterminatedDomainLiteral,
+}
+
+/// RFC 5322 §3.2.3 `atext`, plus any non-ASCII character (RFC 6532 §3.2).
+pub fn is_atext(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii()
+}
+
+/// RFC 5322 §3.2.3 `dot-atom-text`: `1*atext *("." 1*atext)`.
+pub fn is_dot_atom_text(s: &str) -> bool {
+    !s.is_empty() && s.split('.').all(|part| !part.is_empty() && part.chars().all(is_atext))
+}
+
+/// Render `s` as a quoted string (§3.2.4), escaping `"` and `\`.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+fn is_wsp(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+/// A position in a field body.
+#[derive(Debug, Clone)]
+pub struct Cursor<'a> {
+    s: &'a str,
+    pos: usize,
+    /// The comments skipped so far, without their outer parentheses, quoted pairs resolved.
+    pub comments: Vec<String>,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(s: &'a str) -> Self {
+        Cursor { s, pos: 0, comments: Vec::new() }
+    }
+
+    /// What is left to read.
+    pub fn rest(&self) -> &'a str {
+        self.s.get(self.pos..).unwrap_or("")
+    }
+
+    pub fn peek(&self) -> Option<char> {
+        self.rest().chars().next()
+    }
+
+    pub fn is_at_end(&self) -> bool {
+        self.pos >= self.s.len()
+    }
+
+    /// Consume `c` if it comes next.
+    pub fn eat(&mut self, c: char) -> bool {
+        if self.peek() == Some(c) {
+            self.pos += c.len_utf8();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Consume the longest prefix whose characters satisfy `f`.
+    pub fn take_while(&mut self, f: impl Fn(char) -> bool) -> &'a str {
+        let rest = self.rest();
+        let len = rest.find(|c| !f(c)).unwrap_or(rest.len());
+        self.pos += len;
+        &rest[..len]
+    }
+
+    /// Skip CFWS (§3.2.2); true if anything was skipped.
+    pub fn skip_cfws(&mut self) -> Result<bool, SyntaxError> {
+        let start = self.pos;
+        loop {
+            self.take_while(is_wsp);
+            if self.peek() == Some('(') {
+                let comment = self.comment()?;
+                self.comments.push(comment);
+            } else {
+                break;
+            }
+        }
+        Ok(self.pos > start)
+    }
+
+    /// Read a comment starting at `(`, nested comments included (returned with their
+    /// parentheses), quoted pairs resolved.
+    pub fn comment(&mut self) -> Result<String, SyntaxError> {
+        let mut out = String::new();
+        let mut depth = 0usize;
+        let mut chars = self.rest().char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '(' => {
+                    if depth > 0 {
+                        out.push(c);
+                    }
+                    depth += 1;
+                }
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.pos += i + 1;
+                        return Ok(out);
+                    }
+                    out.push(c);
+                }
+                '\\' => {
+                    if let Some((_, q)) = chars.next() {
+                        out.push(q);
+                    }
+                }
+                _ => out.push(c),
+            }
+        }
+        Err(SyntaxError::UnterminatedComment)
+    }
+
+    /// Read a quoted string starting at `"`; returns its content with quoted pairs resolved.
+    pub fn quoted_string(&mut self) -> Result<String, SyntaxError> {
+        let mut out = String::new();
+        let mut chars = self.rest().char_indices().skip(1);
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => {
+                    self.pos += i + 1;
+                    return Ok(out);
+                }
+                '\\' => {
+                    if let Some((_, q)) = chars.next() {
+                        out.push(q);
+                    }
+                }
+                // §3.2.4: a CRLF in FWS inside the quotes is not part of the content.
+                '\r' | '\n' => {}
+                _ => out.push(c),
+            }
+        }
+        Err(SyntaxError::UnterminatedQuotedString)
+    }
+
+    /// Read a domain literal starting at `[`; returns it with its brackets, inner white space
+    /// removed and quoted pairs (obs-dtext) resolved.
+    pub fn domain_literal(&mut self) -> Result<String, SyntaxError> {
+        let mut out = String::from("[");
+        let mut chars = self.rest().char_indices().skip(1);
+        while let Some((i, c)) = chars.next() {
+            match c {
+                ']' => {
+                    self.pos += i + 1;
+                    out.push(']');
+                    return Ok(out);
+                }
+                '\\' => {
+                    if let Some((_, q)) = chars.next() {
+                        out.push(q);
+                    }
+                }
+                c if is_wsp(c) => {}
+                _ => out.push(c),
+            }
+        }
+        Err(SyntaxError::UnterminatedDomainLiteral)
+    }
+}
+
+/// One lexical token of a structured field body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenKind {
+    /// §3.2.3 atom (a run of `atext`).
+    Atom(String),
+    /// `.`, kept apart so dot-atoms with CFWS around dots (obs-local-part) parse.
+    Dot,
+    /// §3.2.4 quoted string, content only.
+    Quoted(String),
+    /// §3.4.1 domain literal, with its brackets.
+    DomainLiteral(String),
+    /// Any other character: the specials `<>:;@,` and whatever does not belong.
+    Special(char),
+}
+
+/// A token and whether CFWS preceded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub kind: TokenKind,
+    pub cfws_before: bool,
+}
+
+/// The tokens of a field body, and its comments.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tokens {
+    pub tokens: Vec<Token>,
+    pub comments: Vec<String>,
+}
+
+/// Split a structured field body into tokens.
+pub fn tokenize(value: &str) -> Result<Tokens, SyntaxError> {
+    let mut cursor = Cursor::new(value);
+    let mut tokens = Vec::new();
+    loop {
+        let cfws_before = cursor.skip_cfws()?;
+        let Some(c) = cursor.peek() else { break };
+        let kind = match c {
+            '"' => TokenKind::Quoted(cursor.quoted_string()?),
+            '[' => TokenKind::DomainLiteral(cursor.domain_literal()?),
+            '.' => {
+                cursor.eat('.');
+                TokenKind::Dot
+            }
+            c if is_atext(c) => TokenKind::Atom(cursor.take_while(is_atext).to_string()),
+            c => {
+                cursor.eat(c);
+                TokenKind::Special(c)
+            }
+        };
+        tokens.push(Token { kind, cfws_before });
+    }
+    Ok(Tokens { tokens, comments: cursor.comments })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_nest_and_quote() {
+        let t = tokenize(r#"Pete(A nice \) chap) <pete(his account)@silly.test(his host)>"#);
+        let t = t.unwrap_or_default();
+        assert_eq!(t.comments, vec!["A nice ) chap", "his account", "his host"]);
+        let kinds: Vec<_> = t.tokens.iter().map(|t| t.kind.clone()).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                TokenKind::Atom("Pete".into()),
+                TokenKind::Special('<'),
+                TokenKind::Atom("pete".into()),
+                TokenKind::Special('@'),
+                TokenKind::Atom("silly".into()),
+                TokenKind::Dot,
+                TokenKind::Atom("test".into()),
+                TokenKind::Special('>'),
+            ]
+        );
+        let t = tokenize("(nobody(that I know))  ;").unwrap_or_default();
+        assert_eq!(t.comments, vec!["nobody(that I know)"]);
+        assert!(t.tokens[0].cfws_before);
+    }
+
+    #[test]
+    fn quoted_strings_and_literals() {
+        let t = tokenize(r#""Giant; \"Big\" Box" [ 127.0.0.1 ]"#).unwrap_or_default();
+        assert_eq!(t.tokens[0].kind, TokenKind::Quoted(r#"Giant; "Big" Box"#.into()));
+        assert_eq!(t.tokens[1].kind, TokenKind::DomainLiteral("[127.0.0.1]".into()));
+        assert_eq!(tokenize("\"abc"), Err(SyntaxError::UnterminatedQuotedString));
+        assert_eq!(tokenize("(a(b)"), Err(SyntaxError::UnterminatedComment));
+        assert_eq!(tokenize("[a"), Err(SyntaxError::UnterminatedDomainLiteral));
+        assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert!(is_dot_atom_text("a.b-c") && !is_dot_atom_text("a..b") && !is_dot_atom_text(".a"));
+    }
+}
