@@ -1,4 +1,5 @@
-//! POP3 (RFC 1939, 2449, 2595, 5034): codec, sans-IO server session, and (feature server) the tokio server.
-//!
-//! (Being built: see the crate owner's notes in docs/ARCHITECTURE.md.)
+//! POP3 (RFC 1939, 2449, 2595, 5034): codec, sans-IO server session, and (feature `server`)
+//! the tokio server.
 #![forbid(unsafe_code)]
+
+pub mod codec;
