@@ -9,9 +9,9 @@
 //! <folder>/keywords                 keyword n (0-based) per line n = info letter 'a'+n
 //! ```
 //!
-//! `S=` is the file's size, `W=` its size with every bare LF counted as CRLF (the Maildir++
-//! "virtual size": what POP3 `LIST` and IMAP `RFC822.SIZE` report for text stored with bare
-//! LFs). The internal date is the file's modification time.
+//! `S=` is the file's size, `W=` its size as CRLF-terminated lines (the Maildir++ "virtual
+//! size"): every bare LF counted as CRLF, plus 2 when the last line has no line end.
+//! The internal date is the file's modification time.
 //!
 //! Concurrency: every change takes an exclusive `flock` on `state`, readers a shared one; so
 //! several processes (the MTA, POP3, IMAP) can share a folder. Durability: a message file is
@@ -46,7 +46,8 @@ pub struct MessageInfo {
     pub internal_date: SystemTime,
     /// Its size in octets, as stored.
     pub size: u64,
-    /// Its size with every bare LF counted as CRLF: the RFC 1939 §11 / RFC 822 size.
+    /// Its size as CRLF-terminated lines (every bare LF counted as CRLF, plus 2 when the last
+    /// line lacks a line end): the RFC 1939 §11 size POP3 reports and sends.
     pub crlf_size: u64,
 }
 
@@ -502,6 +503,11 @@ impl Delivery<'_> {
         }
         file.sync_all().map_err(|e| io_err("fsync", &self.tmp, e))?;
         drop(file);
+        // RFC 1939 §11 counts the message as CRLF-terminated lines: a last line without its
+        // line end gets one when sent.
+        if self.size > 0 && self.last != b'\n' {
+            self.crlf_size += 2;
+        }
         let folder = self.folder;
         let mut lock = folder.lock(true)?;
         let (uid, _) = lock.read_state()?;

@@ -52,8 +52,10 @@ fn uncommitted_delivery_leaves_nothing() {
     d.write(b"a\r").unwrap();
     d.write(b"\nb\n").unwrap();
     let uid = d.commit(&Flags::new(), None).unwrap();
+    let unterminated = f.deliver(b"x").unwrap();
     let m = f.messages().unwrap();
     assert_eq!((m[0].uid, m[0].size, m[0].crlf_size), (uid, 5, 6));
+    assert_eq!((m[1].uid, m[1].size, m[1].crlf_size), (unterminated, 1, 3), "a CRLF is added when sent");
 }
 
 #[test]
