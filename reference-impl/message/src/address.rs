@@ -139,6 +139,15 @@ pub fn parse_mailbox(value: &str) -> Result<Mailbox, AddressError> {
     }
 }
 
+/// Read `local-part "@" domain` from `tokens[*pos..]` (also the grammar of a msg-id's
+/// `id-left "@" id-right` in its obsolete form); returns (local, domain, obsolete syntax seen).
+pub(crate) fn read_addr_spec(tokens: &[Token], pos: &mut usize) -> Result<(String, String, bool), AddressError> {
+    let mut p = Parser { tokens, pos: *pos, obsolete: false };
+    let (local, domain) = p.addr_spec()?;
+    *pos = p.pos;
+    Ok((local, domain, p.obsolete))
+}
+
 struct Parser<'t> {
     tokens: &'t [Token],
     pos: usize,

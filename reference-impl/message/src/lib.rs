@@ -4,8 +4,11 @@
 pub mod address;
 pub mod base64;
 pub mod issues;
+pub mod msg_id;
 pub mod charset;
+pub mod datetime;
 pub mod encoded_word;
+pub mod header;
 pub mod qp;
 pub mod syntax;
 
