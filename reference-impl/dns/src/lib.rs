@@ -21,11 +21,13 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod codec;
 pub mod message;
 pub mod name;
 pub mod presentation;
 pub mod text;
+pub mod zone;
 
 #[cfg(test)]
 mod testutil;
