@@ -4,7 +4,9 @@
 pub mod address;
 pub mod base64;
 pub mod issues;
+pub mod mime;
 pub mod msg_id;
+pub mod part;
 pub mod charset;
 pub mod datetime;
 pub mod encoded_word;
