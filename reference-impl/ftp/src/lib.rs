@@ -1,8 +1,17 @@
 //! FTP (RFC 959, 2389, 2428, 3659, 4217): codec, sans-IO control session, and (feature
 //! `server`) the tokio server with data connections.
 //!
-//! The [`codec`] turns bytes into replies and commands and back; it has no I/O and never
-//! panics, so the harness frames FTP replies with [`codec::decode_reply`]:
+//! The layers, bottom up:
+//!
+//! * [`codec`]: bytes <-> replies and commands, and the PORT/PASV/EPRT/EPSV address forms.
+//!   No I/O, never panics; the harness frames FTP replies with [`codec::decode_reply`].
+//! * [`vfs`]: the file store behind a [`vfs::VirtualFs`] trait; [`vfs::RealFs`] serves a real
+//!   directory and refuses every path that would leave it before opening anything.
+//! * [`session`]: [`FtpSession`], the control connection as a state machine
+//!   ([`wirecheck_wire::Session`]: bytes in, replies out), which asks its driver for data
+//!   connections with [`Action`]s and hears back through [`DataEvent`]s.
+//! * [`ascii`] and [`listing`]: TYPE A line-end conversion and listing formats.
+//! * `server` (feature `server`): the tokio driver, data connections, TLS.
 //!
 //! ```
 //! use wirecheck_ftp::codec::{decode_reply, ReplyLimits};
@@ -14,4 +23,15 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod ascii;
 pub mod codec;
+pub mod fixtures;
+pub mod listing;
+pub mod session;
+pub mod vfs;
+
+// (the tokio server module is added next)
+
+pub use session::{
+    Action, ConnInfo, DataConnection, DataEvent, FtpConfig, FtpSession, Payload, Transfer, TransferFailure,
+};
