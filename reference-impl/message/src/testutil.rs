@@ -48,10 +48,4 @@ impl XorShift {
         let n = self.len_in(len);
         (0..n).map(|_| POOL[self.below(POOL.len())]).collect()
     }
-
-    /// A random string from the given characters.
-    pub fn text_from(&mut self, len: Range<usize>, pool: &[char]) -> String {
-        let n = self.len_in(len);
-        (0..n).map(|_| pool[self.below(pool.len())]).collect()
-    }
 }
