@@ -26,8 +26,12 @@ pub mod codec;
 pub mod message;
 pub mod name;
 pub mod presentation;
+pub mod tcp;
 pub mod text;
 pub mod zone;
+
+#[cfg(feature = "server")]
+pub mod server;
 
 #[cfg(test)]
 mod testutil;
