@@ -1,1 +1,8 @@
-//! placeholder
+//! wirecheck: a conformance test harness for SMTP, POP3, IMAP, FTP and DNS.
+#![forbid(unsafe_code)]
+
+pub mod corpus;
+pub mod lint;
+pub mod protocol;
+pub mod select;
+pub mod transcript;
