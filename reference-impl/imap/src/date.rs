@@ -39,13 +39,7 @@ pub(crate) fn date_of(unix: i64, offset_minutes: i32) -> Date {
 pub(crate) fn format_date_time(unix: i64) -> String {
     let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
     let s = unix.rem_euclid(86_400);
-    format!(
-        "{d:>2}-{}-{y:04} {:02}:{:02}:{:02} +0000",
-        crate::codec::month_name(m),
-        s / 3600,
-        s % 3600 / 60,
-        s % 60
-    )
+    format!("{d:>2}-{}-{y:04} {:02}:{:02}:{:02} +0000", crate::codec::month_name(m), s / 3600, s % 3600 / 60, s % 60)
 }
 
 /// RFC 5322 §3.3 `date-time` of a `Date:` header, reduced to its calendar date in the

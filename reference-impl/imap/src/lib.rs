@@ -22,4 +22,6 @@
 
 pub mod codec;
 pub(crate) mod date;
+pub(crate) mod mime;
+pub mod session;
 pub mod types;

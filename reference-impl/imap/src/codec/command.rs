@@ -4,8 +4,8 @@
 use super::parse::{PResult, Parser};
 use super::{is_tag_char, literal_at_end};
 use crate::types::{
-    Command, CommandBody, FetchItem, ListReturn, ListSelect, SearchKey, SearchReturn, Section, SectionText,
-    StatusItem, StoreMode,
+    Command, CommandBody, FetchItem, ListReturn, ListSelect, SearchKey, SearchReturn, Section, SectionText, StatusItem,
+    StoreMode,
 };
 
 /// Bounds on one command.
@@ -119,9 +119,9 @@ pub fn decode_command(buf: &[u8], limits: &CommandLimits) -> Result<CommandDecod
             });
         }
         let Some(lit) = literal_at_end(&buf[line_start..line_end]) else {
-            return parse_command(&buf[..line_end]).map(|c| CommandDecode::Complete(line_end + 2, c)).map_err(|e| {
-                CommandError::Syntax { tag: tag_of(buf), consumed: line_end + 2, reason: e.0 }
-            });
+            return parse_command(&buf[..line_end])
+                .map(|c| CommandDecode::Complete(line_end + 2, c))
+                .map_err(|e| CommandError::Syntax { tag: tag_of(buf), consumed: line_end + 2, reason: e.0 });
         };
         let data_start = line_end + 2;
         let data_end = (data_start as u64).saturating_add(lit.length);
@@ -279,7 +279,8 @@ fn parse_list(p: &mut Parser) -> PResult<CommandBody> {
     }
     let reference = p.mailbox()?;
     p.sp()?;
-    let patterns = if p.peek() == Some(b'(') { p.paren_list(false, Parser::list_mailbox)? } else { vec![p.list_mailbox()?] };
+    let patterns =
+        if p.peek() == Some(b'(') { p.paren_list(false, Parser::list_mailbox)? } else { vec![p.list_mailbox()?] };
     let mut returns = Vec::new();
     if p.eat(b' ') {
         if !p.keyword("RETURN") {
@@ -655,10 +656,7 @@ mod tests {
         );
         assert_eq!(dec(b"a1 LOGIN {5}\r\nalice"), Ok(CommandDecode::Incomplete));
         let full = b"a1 LOGIN {5}\r\nalice {6}\r\nsecret\r\n";
-        assert_eq!(
-            body(full),
-            CommandBody::Login { username: b"alice".to_vec(), password: b"secret".to_vec() }
-        );
+        assert_eq!(body(full), CommandBody::Login { username: b"alice".to_vec(), password: b"secret".to_vec() });
         // Every split of a command with literals is Incomplete or LiteralFound until the end.
         for cut in 0..full.len() {
             assert!(matches!(dec(&full[..cut]), Ok(CommandDecode::Incomplete | CommandDecode::LiteralFound { .. })));
@@ -677,7 +675,9 @@ mod tests {
 
     #[test]
     fn fetch_items() {
-        let b = body(b"a FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (Subject From)]<0.100> BODY[1.2.MIME] BINARY[1] UID)\r\n");
+        let b = body(
+            b"a FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (Subject From)]<0.100> BODY[1.2.MIME] BINARY[1] UID)\r\n",
+        );
         let CommandBody::Fetch { items, .. } = b else { panic!() };
         assert_eq!(items.len(), 5);
         assert_eq!(
@@ -755,7 +755,11 @@ mod tests {
     fn errors_carry_tag_and_length() {
         assert_eq!(
             dec(b"a1 FROB\r\nnext"),
-            Err(CommandError::Syntax { tag: Some("a1".into()), consumed: 9, reason: "expected a known command at octet 7".into() })
+            Err(CommandError::Syntax {
+                tag: Some("a1".into()),
+                consumed: 9,
+                reason: "expected a known command at octet 7".into()
+            })
         );
         let lim = CommandLimits { max_line: 10, max_literal: 4, max_total: 100 };
         assert_eq!(

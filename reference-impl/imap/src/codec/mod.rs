@@ -12,10 +12,10 @@ pub mod encode;
 mod parse;
 mod response;
 
-pub use command::{decode_command, CommandDecode, CommandError, CommandLimits};
-pub use parse::{parse_date, parse_date_time};
+pub use command::{CommandDecode, CommandError, CommandLimits, decode_command};
 pub(crate) use parse::{canonical_system_flag, month_name, month_number};
-pub use response::{decode_response, Response, ResponseError, ResponseKind, ResponseLimits, Status};
+pub use parse::{parse_date, parse_date_time};
+pub use response::{Response, ResponseError, ResponseKind, ResponseLimits, Status, decode_response};
 
 /// A literal announced at the end of a line: `{n}`, `{n+}` (RFC 7888) or `~{n}` (RFC 3516
 /// / RFC 9051 §4.3.1 literal8).

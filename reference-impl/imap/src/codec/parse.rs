@@ -281,7 +281,11 @@ impl<'a> Parser<'a> {
     }
 
     /// A parenthesised list of `item`s separated by SP; `allow_empty` for `()`.
-    pub fn paren_list<T>(&mut self, allow_empty: bool, mut item: impl FnMut(&mut Self) -> PResult<T>) -> PResult<Vec<T>> {
+    pub fn paren_list<T>(
+        &mut self,
+        allow_empty: bool,
+        mut item: impl FnMut(&mut Self) -> PResult<T>,
+    ) -> PResult<Vec<T>> {
         self.expect(b'(')?;
         let mut v = Vec::new();
         if allow_empty && self.eat(b')') {
@@ -343,7 +347,7 @@ pub fn parse_date(s: &[u8]) -> Option<Date> {
 
 fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

@@ -7,7 +7,7 @@
 //! binary literal of RFC 9051 §4.3.1 / RFC 3516) is followed by `n` raw octets, after which
 //! the response line continues until the next CRLF that is not announced by a literal.
 
-use super::{literal_at_end, LiteralAnnouncement};
+use super::{LiteralAnnouncement, literal_at_end};
 
 /// Bounds on one response: every read the harness makes is bounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,10 +290,7 @@ mod tests {
         let l = ResponseLimits { max_line: 8, max_literal: 4, max_total: 40 };
         assert_eq!(decode_response(b"* 0123456789", &l), Err(ResponseError::LineTooLong { max: 8 }));
         assert_eq!(decode_response(b"* 0123", &l), Ok(None));
-        assert_eq!(
-            decode_response(b"* X {5}\r\n", &l),
-            Err(ResponseError::LiteralTooLarge { size: 5, max: 4 })
-        );
+        assert_eq!(decode_response(b"* X {5}\r\n", &l), Err(ResponseError::LiteralTooLarge { size: 5, max: 4 }));
         assert_eq!(
             decode_response(b"* X {99999999999999999999999}\r\n", &ResponseLimits { max_line: 64, ..l }),
             Err(ResponseError::LiteralTooLarge { size: u64::MAX, max: 4 })
