@@ -30,8 +30,8 @@ pub mod listing;
 pub mod session;
 pub mod vfs;
 
-// (the tokio server module is added next)
-
+#[cfg(feature = "server")]
+pub mod server;
 pub use session::{
     Action, ConnInfo, DataConnection, DataEvent, FtpConfig, FtpSession, Payload, Transfer, TransferFailure,
 };
