@@ -7,7 +7,7 @@
 //!   the maildrop (the user's INBOX in [`wirecheck_store`]) under the store's exclusive
 //!   maildrop lock, so its driver runs it with `blocking: true`. The APOP timestamp is passed
 //!   in ([`apop_timestamp`]); the session reads no clock.
-//! * `server` (feature `server`, on by default): `serve()` accepts connections and drives one
+//! * [`server`] (feature `server`, on by default): `serve()` accepts connections and drives one
 //!   session per connection through `wirecheck_wire::driver::drive`, with STLS and implicit
 //!   TLS (POP3S, RFC 8314).
 //!
@@ -31,6 +31,9 @@ pub mod codec;
 mod md5;
 mod sasl;
 mod session;
+
+#[cfg(feature = "server")]
+pub mod server;
 
 pub use md5::{md5, md5_hex};
 pub use sasl::Mechanism;
