@@ -7,5 +7,6 @@
 //!   [`codec::decode_reply`].
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod codec;
 pub mod server;

@@ -38,7 +38,7 @@ pub use sink::{
 #[cfg(feature = "server")]
 mod serve;
 #[cfg(feature = "server")]
-pub use serve::{ServeError, ServeHandle, serve};
+pub use serve::{ServeConfig, ServeError, ServeHandle, serve};
 
 /// What to do with a bare CR or LF inside DATA (RFC 5321 §2.3.8: they "MUST NOT" be sent
 /// except as CRLF; §4.1.1.4: `<LF>.<LF>` "MUST NOT be treated as equivalent to
