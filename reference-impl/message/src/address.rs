@@ -11,8 +11,13 @@ use std::fmt;
 use thiserror::Error;
 
 use crate::charset::Charset;
-use crate::encoded_word::{self, PhraseWord, WordEncoding};
-use crate::syntax::{self, SyntaxError, Token, TokenKind};
+use crate::encoded_word::{self, WordEncoding};
+use crate::syntax::{self, SyntaxError, TokenKind};
+
+mod parser;
+
+use parser::Parser;
+pub(crate) use parser::read_addr_spec;
 
 /// RFC 5322 §3.4 `mailbox`: an optional display name and an addr-spec.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -85,9 +90,18 @@ impl AddressList {
 pub fn parse_address_list(value: &str) -> AddressList {
     let tokens = match syntax::tokenize(value) {
         Ok(t) => t.tokens,
-        Err(e) => return AddressList { errors: vec![e.into()], ..Default::default() },
+        Err(e) => {
+            return AddressList {
+                errors: vec![e.into()],
+                ..Default::default()
+            };
+        }
     };
-    let mut p = Parser { tokens: &tokens, pos: 0, obsolete: false };
+    let mut p = Parser {
+        tokens: &tokens,
+        pos: 0,
+        obsolete: false,
+    };
     let mut list = AddressList::default();
     loop {
         // §4.4 obs-addr-list: empty elements between commas.
@@ -99,13 +113,19 @@ pub fn parse_address_list(value: &str) -> AddressList {
         }
         match p.address() {
             Ok(a) if p.at_end() || p.peek_special(',') => list.addresses.push(a),
-            Ok(_) => list.errors.push(AddressError::Expected { expected: "',' between addresses", at: p.pos }),
+            Ok(_) => list.errors.push(AddressError::Expected {
+                expected: "',' between addresses",
+                at: p.pos,
+            }),
             Err(e) => list.errors.push(e),
         }
         // Skip what could not be read, then the separating comma.
         p.skip_to_comma();
         p.eat_special(',');
-        p.obsolete |= p.at_end() && p.tokens.last().is_some_and(|t| t.kind == TokenKind::Special(','));
+        p.obsolete |= p.at_end()
+            && p.tokens
+                .last()
+                .is_some_and(|t| t.kind == TokenKind::Special(','));
     }
     list.obsolete = p.obsolete;
     list
@@ -139,248 +159,14 @@ pub fn parse_mailbox(value: &str) -> Result<Mailbox, AddressError> {
     }
 }
 
-/// Read `local-part "@" domain` from `tokens[*pos..]` (also the grammar of a msg-id's
-/// `id-left "@" id-right` in its obsolete form); returns (local, domain, obsolete syntax seen).
-pub(crate) fn read_addr_spec(tokens: &[Token], pos: &mut usize) -> Result<(String, String, bool), AddressError> {
-    let mut p = Parser { tokens, pos: *pos, obsolete: false };
-    let (local, domain) = p.addr_spec()?;
-    *pos = p.pos;
-    Ok((local, domain, p.obsolete))
-}
-
-struct Parser<'t> {
-    tokens: &'t [Token],
-    pos: usize,
-    obsolete: bool,
-}
-
-impl Parser<'_> {
-    fn at_end(&self) -> bool {
-        self.pos >= self.tokens.len()
-    }
-
-    fn peek(&self) -> Option<&TokenKind> {
-        self.tokens.get(self.pos).map(|t| &t.kind)
-    }
-
-    fn peek_special(&self, c: char) -> bool {
-        self.peek() == Some(&TokenKind::Special(c))
-    }
-
-    fn eat_special(&mut self, c: char) -> bool {
-        let found = self.peek_special(c);
-        if found {
-            self.pos += 1;
-        }
-        found
-    }
-
-    fn expect(&mut self, c: char, expected: &'static str) -> Result<(), AddressError> {
-        if self.eat_special(c) { Ok(()) } else { Err(AddressError::Expected { expected, at: self.pos }) }
-    }
-
-    fn skip_to_comma(&mut self) {
-        while self.peek().is_some_and(|k| *k != TokenKind::Special(',')) {
-            self.pos += 1;
-        }
-    }
-
-    /// §3.4 address = mailbox / group.
-    fn address(&mut self) -> Result<Address, AddressError> {
-        let start = (self.pos, self.obsolete);
-        let phrase = self.phrase();
-        if !phrase.is_empty() && self.eat_special(':') {
-            return self.group(&phrase).map(Address::Group);
-        }
-        (self.pos, self.obsolete) = start;
-        self.mailbox().map(Address::Mailbox)
-    }
-
-    /// §3.4 mailbox = name-addr / addr-spec.
-    fn mailbox(&mut self) -> Result<Mailbox, AddressError> {
-        let start = (self.pos, self.obsolete);
-        let phrase = self.phrase();
-        if self.peek_special('<') {
-            let (display_name, display_name_raw) = render_phrase(&phrase);
-            let mut mailbox = self.angle_addr()?;
-            mailbox.display_name = display_name;
-            mailbox.display_name_raw = display_name_raw;
-            return Ok(mailbox);
-        }
-        (self.pos, self.obsolete) = start;
-        let (local_part, domain) = self.addr_spec()?;
-        Ok(Mailbox { local_part, domain, ..Default::default() })
-    }
-
-    /// §3.4 group = display-name ":" [group-list] ";" [CFWS]; the name and ':' are read.
-    fn group(&mut self, phrase: &[Word]) -> Result<Group, AddressError> {
-        let (name, raw) = render_phrase(phrase);
-        let mut members = Vec::new();
-        loop {
-            // §4.4 obs-group-list: commas with nothing between them.
-            while self.eat_special(',') {
-                self.obsolete = true;
-            }
-            if self.eat_special(';') {
-                break;
-            }
-            if self.at_end() {
-                return Err(AddressError::Expected { expected: "';' closing the group", at: self.pos });
-            }
-            members.push(self.mailbox()?);
-            if !self.peek_special(';') {
-                self.expect(',', "',' or ';' in a group")?;
-            }
-        }
-        Ok(Group { display_name: name.unwrap_or_default(), display_name_raw: raw.unwrap_or_default(), members })
-    }
-
-    /// §3.4 angle-addr, with §4.4 obs-angle-addr (a route before the addr-spec).
-    fn angle_addr(&mut self) -> Result<Mailbox, AddressError> {
-        self.expect('<', "'<'")?;
-        let mut route = Vec::new();
-        if self.peek_special('@') || self.peek_special(',') {
-            self.obsolete = true;
-            // obs-route = obs-domain-list ":"; obs-domain-list = *(CFWS / ",") "@" domain ...
-            loop {
-                while self.eat_special(',') {}
-                if self.eat_special(':') {
-                    break;
-                }
-                self.expect('@', "'@' in a route")?;
-                route.push(self.domain()?);
-            }
-        }
-        let (local_part, domain) = self.addr_spec()?;
-        self.expect('>', "'>'")?;
-        Ok(Mailbox { route, local_part, domain, ..Default::default() })
-    }
-
-    /// §3.4.1 addr-spec = local-part "@" domain.
-    fn addr_spec(&mut self) -> Result<(String, String), AddressError> {
-        let local = self.local_part()?;
-        self.expect('@', "'@' in an addr-spec")?;
-        let domain = self.domain()?;
-        Ok((local, domain))
-    }
-
-    /// local-part = dot-atom / quoted-string / obs-local-part (words joined by dots, with
-    /// CFWS allowed around the dots).
-    fn local_part(&mut self) -> Result<String, AddressError> {
-        let mut out = String::new();
-        let (mut words, mut quoted) = (0, false);
-        loop {
-            let Some(token) = self.tokens.get(self.pos) else {
-                return Err(AddressError::Expected { expected: "a local part", at: self.pos });
-            };
-            match &token.kind {
-                TokenKind::Atom(a) => out.push_str(a),
-                TokenKind::Quoted(q) => {
-                    out.push_str(q);
-                    quoted = true;
-                }
-                _ => return Err(AddressError::Expected { expected: "a local part", at: self.pos }),
-            }
-            self.obsolete |= words > 0 && token.cfws_before;
-            words += 1;
-            self.pos += 1;
-            if !self.eat_dot() {
-                break;
-            }
-            out.push('.');
-        }
-        // A quoted string as one of several dotted words is obs-local-part.
-        self.obsolete |= quoted && words > 1;
-        Ok(out)
-    }
-
-    /// Consume a `.`, noting CFWS before it as obsolete syntax.
-    fn eat_dot(&mut self) -> bool {
-        match self.tokens.get(self.pos) {
-            Some(Token { kind: TokenKind::Dot, cfws_before }) => {
-                self.obsolete |= *cfws_before;
-                self.pos += 1;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// domain = dot-atom / domain-literal / obs-domain (atoms joined by dots, CFWS allowed
-    /// around the dots).
-    fn domain(&mut self) -> Result<String, AddressError> {
-        if let Some(TokenKind::DomainLiteral(lit)) = self.peek() {
-            let lit = lit.clone();
-            self.pos += 1;
-            return Ok(lit);
-        }
-        let mut out = String::new();
-        loop {
-            let Some(Token { kind: TokenKind::Atom(a), cfws_before }) = self.tokens.get(self.pos) else {
-                return Err(AddressError::Expected { expected: "a domain", at: self.pos });
-            };
-            self.obsolete |= !out.is_empty() && *cfws_before;
-            out.push_str(a);
-            self.pos += 1;
-            if !self.eat_dot() {
-                break;
-            }
-            out.push('.');
-        }
-        Ok(out)
-    }
-
-    /// §3.2.5 phrase (display name), with §4.1 obs-phrase: words and dots. Stops at anything
-    /// else; may be empty. A dot sticks to the word before it unless CFWS separates them
-    /// ("Joe Q. Public"), and a word sticks to a dot before it likewise ("A.B").
-    fn phrase(&mut self) -> Vec<Word> {
-        let mut words: Vec<Word> = Vec::new();
-        while let Some(token) = self.tokens.get(self.pos) {
-            let joins_last = !token.cfws_before && words.last().is_some_and(|w| !w.quoted);
-            match &token.kind {
-                TokenKind::Atom(a) => match words.last_mut() {
-                    Some(last) if joins_last && last.text.ends_with('.') => last.text.push_str(a),
-                    _ => words.push(Word { text: a.clone(), quoted: false }),
-                },
-                TokenKind::Quoted(q) => words.push(Word { text: q.clone(), quoted: true }),
-                TokenKind::Dot if !words.is_empty() => {
-                    self.obsolete = true;
-                    match words.last_mut() {
-                        Some(last) if joins_last => last.text.push('.'),
-                        _ => words.push(Word { text: ".".into(), quoted: false }),
-                    }
-                }
-                _ => break,
-            }
-            self.pos += 1;
-        }
-        words
-    }
-}
-
-/// A phrase word: an atom (possibly an encoded word) or quoted-string content.
-#[derive(Debug, Clone)]
-struct Word {
-    text: String,
-    quoted: bool,
-}
-
-/// (decoded, raw) display name of a phrase; `None` when it is empty.
-fn render_phrase(words: &[Word]) -> (Option<String>, Option<String>) {
-    if words.is_empty() {
-        return (None, None);
-    }
-    let raw = words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
-    let decoded = encoded_word::decode_phrase(words.iter().map(|w| {
-        if w.quoted { PhraseWord::Quoted(&w.text) } else { PhraseWord::Atom(&w.text) }
-    }));
-    (Some(decoded.text), Some(raw))
-}
-
 impl Mailbox {
     /// A mailbox with no display name.
     pub fn new(local_part: impl Into<String>, domain: impl Into<String>) -> Self {
-        Mailbox { local_part: local_part.into(), domain: domain.into(), ..Default::default() }
+        Mailbox {
+            local_part: local_part.into(),
+            domain: domain.into(),
+            ..Default::default()
+        }
     }
 
     /// The same mailbox with a display name.
@@ -409,7 +195,9 @@ impl Mailbox {
 /// Render a display name as a phrase: atoms when it is plain words, a quoted string when it is
 /// printable ASCII, RFC 2047 encoded words (UTF-8, Q) otherwise.
 pub fn render_display_name(name: &str) -> String {
-    if name.split(' ').all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii() && syntax::is_atext(c)))
+    if name
+        .split(' ')
+        .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii() && syntax::is_atext(c)))
         && !name.contains("=?")
     {
         return name.to_string();
@@ -427,7 +215,9 @@ pub fn render_display_name(name: &str) -> String {
 impl fmt::Display for Mailbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.display_name {
-            Some(name) if !name.is_empty() => write!(f, "{} <{}>", render_display_name(name), self.addr_spec()),
+            Some(name) if !name.is_empty() => {
+                write!(f, "{} <{}>", render_display_name(name), self.addr_spec())
+            }
             _ => f.write_str(&self.addr_spec()),
         }
     }
@@ -454,7 +244,11 @@ impl fmt::Display for Address {
 
 /// Render an address list, comma separated.
 pub fn render_address_list<'a>(addresses: impl IntoIterator<Item = &'a Address>) -> String {
-    addresses.into_iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+    addresses
+        .into_iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -473,7 +267,8 @@ mod tests {
 
     #[test]
     fn rfc5322_a12_different_mailboxes() {
-        let list = parse_address_list("Mary Smith <mary@x.test>, jdoe@example.org, Who? <one@y.test>");
+        let list =
+            parse_address_list("Mary Smith <mary@x.test>, jdoe@example.org, Who? <one@y.test>");
         assert_eq!(
             list.addresses,
             vec![
@@ -483,20 +278,29 @@ mod tests {
             ]
         );
         assert!(list.errors.is_empty() && !list.obsolete);
-        let cc = parse_address_list(r#"<boss@nil.test>, "Giant; \"Big\" Box" <sysservices@example.net>"#);
+        let cc = parse_address_list(
+            r#"<boss@nil.test>, "Giant; \"Big\" Box" <sysservices@example.net>"#,
+        );
         assert_eq!(
             cc.addresses,
             vec![
                 Address::Mailbox(mb(None, "boss", "nil.test")),
-                Address::Mailbox(mb(Some(r#"Giant; "Big" Box"#), "sysservices", "example.net")),
+                Address::Mailbox(mb(
+                    Some(r#"Giant; "Big" Box"#),
+                    "sysservices",
+                    "example.net"
+                )),
             ]
         );
     }
 
     #[test]
     fn rfc5322_a13_groups() {
-        let list = parse_address_list("A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;");
-        let Some(Address::Group(g)) = list.addresses.first() else { panic!("{list:?}") };
+        let list =
+            parse_address_list("A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;");
+        let Some(Address::Group(g)) = list.addresses.first() else {
+            panic!("{list:?}")
+        };
         assert_eq!(g.display_name, "A Group");
         assert_eq!(g.members.len(), 3);
         assert_eq!(g.members[1], mb(None, "joe", "where.test"));
@@ -521,26 +325,48 @@ mod tests {
         assert!(to.errors.is_empty(), "{:?}", to.errors);
         assert!(!to.obsolete);
         let members: Vec<String> = to.mailboxes().map(Mailbox::addr_spec).collect();
-        assert_eq!(members, ["c@public.example", "joe@example.org", "jdoe@one.test"]);
-        let cc = parse_address_list("(Empty list)(start)Hidden recipients  :(nobody(that I know))  ;");
-        assert!(matches!(&cc.addresses[..], [Address::Group(g)] if g.display_name == "Hidden recipients" && g.members.is_empty()));
+        assert_eq!(
+            members,
+            ["c@public.example", "joe@example.org", "jdoe@one.test"]
+        );
+        let cc =
+            parse_address_list("(Empty list)(start)Hidden recipients  :(nobody(that I know))  ;");
+        assert!(
+            matches!(&cc.addresses[..], [Address::Group(g)] if g.display_name == "Hidden recipients" && g.members.is_empty())
+        );
     }
 
     #[test]
     fn rfc5322_a61_obsolete_addressing() {
         let from = parse_address_list("Joe Q. Public <john.q.public@example.com>");
         assert!(from.obsolete);
-        assert_eq!(from.addresses, vec![Address::Mailbox(mb(Some("Joe Q. Public"), "john.q.public", "example.com"))]);
-        let to = parse_address_list("Mary Smith <@node.test:mary@example.net>, , jdoe@test  . example");
+        assert_eq!(
+            from.addresses,
+            vec![Address::Mailbox(mb(
+                Some("Joe Q. Public"),
+                "john.q.public",
+                "example.com"
+            ))]
+        );
+        let to =
+            parse_address_list("Mary Smith <@node.test:mary@example.net>, , jdoe@test  . example");
         assert!(to.obsolete && to.errors.is_empty(), "{to:?}");
-        let Some(Address::Mailbox(mary)) = to.addresses.first() else { panic!() };
+        let Some(Address::Mailbox(mary)) = to.addresses.first() else {
+            panic!()
+        };
         assert_eq!(mary.route, vec!["node.test"]);
         assert_eq!(mary.addr_spec(), "mary@example.net");
-        assert_eq!(to.addresses.get(1), Some(&Address::Mailbox(mb(None, "jdoe", "test.example"))));
+        assert_eq!(
+            to.addresses.get(1),
+            Some(&Address::Mailbox(mb(None, "jdoe", "test.example")))
+        );
         // A.6.3: CFWS around dots in the domain.
         let from = parse_address_list("John Doe <jdoe@machine(comment).  example>");
         assert!(from.obsolete);
-        assert_eq!(from.mailboxes().next().map(Mailbox::addr_spec).as_deref(), Some("jdoe@machine.example"));
+        assert_eq!(
+            from.mailboxes().next().map(Mailbox::addr_spec).as_deref(),
+            Some("jdoe@machine.example")
+        );
         // A plain dotted local part is not obsolete.
         assert!(!parse_address_list("john.q.public@example.com").obsolete);
     }
@@ -551,10 +377,19 @@ mod tests {
         let specs: Vec<String> = list.mailboxes().map(Mailbox::addr_spec).collect();
         assert_eq!(specs, ["ok@a.test", "also@b.test"]);
         assert_eq!(list.errors.len(), 2);
-        assert_eq!(parse_mailbox_list("G: a@b.test;"), Err(AddressError::GroupNotAllowed));
-        assert_eq!(parse_mailbox("a@b.test, c@d.test"), Err(AddressError::NotOneMailbox));
+        assert_eq!(
+            parse_mailbox_list("G: a@b.test;"),
+            Err(AddressError::GroupNotAllowed)
+        );
+        assert_eq!(
+            parse_mailbox("a@b.test, c@d.test"),
+            Err(AddressError::NotOneMailbox)
+        );
         assert_eq!(parse_mailbox_list("   "), Err(AddressError::Empty));
-        assert!(matches!(parse_mailbox_list("\"open"), Err(AddressError::Syntax(_))));
+        assert!(matches!(
+            parse_mailbox_list("\"open"),
+            Err(AddressError::Syntax(_))
+        ));
     }
 
     #[test]
@@ -562,7 +397,10 @@ mod tests {
         let m = parse_mailbox("=?ISO-8859-1?Q?Keld_J=F8rn_Simonsen?= <keld@dkuug.dk>");
         let m = m.unwrap_or_default();
         assert_eq!(m.display_name.as_deref(), Some("Keld Jørn Simonsen"));
-        assert_eq!(m.display_name_raw.as_deref(), Some("=?ISO-8859-1?Q?Keld_J=F8rn_Simonsen?="));
+        assert_eq!(
+            m.display_name_raw.as_deref(),
+            Some("=?ISO-8859-1?Q?Keld_J=F8rn_Simonsen?=")
+        );
         let m = parse_mailbox(r#""john doe"@example.test"#).unwrap_or_default();
         assert_eq!(m.local_part, "john doe");
         assert_eq!(m.addr_spec(), r#""john doe"@example.test"#);
@@ -582,10 +420,22 @@ mod tests {
         for m in cases {
             let text = m.to_string();
             let back = parse_mailbox(&text);
-            assert_eq!(back.as_ref().map(|b| (&b.display_name, &b.local_part, &b.domain)), Ok((&m.display_name, &m.local_part, &m.domain)), "{text}");
+            assert_eq!(
+                back.as_ref()
+                    .map(|b| (&b.display_name, &b.local_part, &b.domain)),
+                Ok((&m.display_name, &m.local_part, &m.domain)),
+                "{text}"
+            );
         }
-        let g = Group { display_name: "Team".into(), display_name_raw: "Team".into(), members: vec![mb(None, "a", "b.test"), mb(Some("C"), "c", "d.test")] };
+        let g = Group {
+            display_name: "Team".into(),
+            display_name_raw: "Team".into(),
+            members: vec![mb(None, "a", "b.test"), mb(Some("C"), "c", "d.test")],
+        };
         assert_eq!(g.to_string(), "Team:a@b.test, C <c@d.test>;");
-        assert_eq!(parse_address_list(&g.to_string()).addresses, vec![Address::Group(g)]);
+        assert_eq!(
+            parse_address_list(&g.to_string()).addresses,
+            vec![Address::Group(g)]
+        );
     }
 }

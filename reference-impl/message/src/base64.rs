@@ -21,7 +21,6 @@ pub const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 /// RFC 2045 §6.8: encoded lines are no more than 76 characters.
 pub const MIME_LINE_LEN: usize = 76;
 
-
 /// Why a strict decode failed (RFC 4648 §3.2, §3.3, §3.5).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -106,7 +105,8 @@ pub fn encode_mime(input: &[u8]) -> String {
 /// multiple of 4, at least 4).
 pub fn encode_lines(input: &[u8], line_len: usize) -> String {
     let per_line = (line_len / 4).max(1) * 3;
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4 + input.len() / per_line * 2 + 2);
+    let mut out =
+        String::with_capacity(input.len().div_ceil(3) * 4 + input.len() / per_line * 2 + 2);
     for chunk in input.chunks(per_line) {
         out.push_str(&encode(chunk));
         out.push_str("\r\n");
@@ -117,10 +117,12 @@ pub fn encode_lines(input: &[u8], line_len: usize) -> String {
 /// RFC 4648 strict decode: alphabet only, padded to whole quanta, canonical pad bits.
 /// The empty string decodes to no bytes.
 pub fn decode(input: &[u8]) -> Result<Vec<u8>, Base64Error> {
-    if input.len() % 4 != 0 {
+    if !input.len().is_multiple_of(4) {
         // Report a bad byte first if there is one: it is the more useful message.
-        if let Some((offset, &byte)) =
-            input.iter().enumerate().find(|&(_, &b)| value(b).is_none() && b != b'=')
+        if let Some((offset, &byte)) = input
+            .iter()
+            .enumerate()
+            .find(|&(_, &b)| value(b).is_none() && b != b'=')
         {
             return Err(Base64Error::InvalidByte { offset, byte });
         }
@@ -165,7 +167,10 @@ pub fn decode(input: &[u8]) -> Result<Vec<u8>, Base64Error> {
 /// ignored (line breaks and white space silently, anything else reported), decoding stops at
 /// the first `=`, a final partial quantum is decoded as far as it carries whole octets.
 pub fn decode_mime(input: &[u8]) -> MimeDecoded {
-    let mut result = MimeDecoded { data: Vec::with_capacity(input.len() / 4 * 3), ..Default::default() };
+    let mut result = MimeDecoded {
+        data: Vec::with_capacity(input.len() / 4 * 3),
+        ..Default::default()
+    };
     let mut acc: u32 = 0;
     let mut chars = 0usize; // characters in the current quantum
     let mut padded = false;
@@ -175,7 +180,10 @@ pub fn decode_mime(input: &[u8]) -> MimeDecoded {
         match byte {
             b'\n' => {
                 if line_len > MIME_LINE_LEN {
-                    result.issues.push(Base64Issue::LineTooLong { line, len: line_len });
+                    result.issues.push(Base64Issue::LineTooLong {
+                        line,
+                        len: line_len,
+                    });
                 }
                 line += 1;
                 line_len = 0;
@@ -190,13 +198,18 @@ pub fn decode_mime(input: &[u8]) -> MimeDecoded {
         }
         let Some(v) = value(byte) else {
             if byte != b' ' && byte != b'\t' {
-                result.issues.push(Base64Issue::IgnoredByte { offset, byte });
+                result
+                    .issues
+                    .push(Base64Issue::IgnoredByte { offset, byte });
             }
             continue;
         };
         if padded {
             // Report once per run of trailing data, not per character.
-            if !matches!(result.issues.last(), Some(Base64Issue::DataAfterPadding { .. })) {
+            if !matches!(
+                result.issues.last(),
+                Some(Base64Issue::DataAfterPadding { .. })
+            ) {
                 result.issues.push(Base64Issue::DataAfterPadding { offset });
             }
             continue;
@@ -204,22 +217,31 @@ pub fn decode_mime(input: &[u8]) -> MimeDecoded {
         acc = (acc << 6) | u32::from(v);
         chars += 1;
         if chars == 4 {
-            result.data.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+            result
+                .data
+                .extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
             acc = 0;
             chars = 0;
         }
     }
     if line_len > MIME_LINE_LEN {
-        result.issues.push(Base64Issue::LineTooLong { line, len: line_len });
+        result.issues.push(Base64Issue::LineTooLong {
+            line,
+            len: line_len,
+        });
     }
     match chars {
         0 => {}
         2 => result.data.push((acc >> 4) as u8),
-        3 => result.data.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
+        3 => result
+            .data
+            .extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
         _ => {}
     }
     if chars != 0 && (!padded || chars == 1) {
-        result.issues.push(Base64Issue::MissingPadding { leftover_chars: chars });
+        result.issues.push(Base64Issue::MissingPadding {
+            leftover_chars: chars,
+        });
     }
     result
 }
@@ -253,16 +275,43 @@ mod tests {
 
     #[test]
     fn strict_rejects_what_sasl_must_reject() {
-        assert_eq!(decode(b"Zm9v\r\n"), Err(Base64Error::InvalidByte { offset: 4, byte: b'\r' }));
+        assert_eq!(
+            decode(b"Zm9v\r\n"),
+            Err(Base64Error::InvalidByte {
+                offset: 4,
+                byte: b'\r'
+            })
+        );
         assert_eq!(decode(b"Zm9"), Err(Base64Error::InvalidLength { len: 3 }));
-        assert_eq!(decode(b"Zm9v YmFy"), Err(Base64Error::InvalidByte { offset: 4, byte: b' ' }));
-        assert_eq!(decode(b"Zg==Zg=="), Err(Base64Error::InvalidPadding { offset: 2 }));
-        assert_eq!(decode(b"Z==="), Err(Base64Error::InvalidPadding { offset: 1 }));
-        assert_eq!(decode(b"Zg=a"), Err(Base64Error::InvalidPadding { offset: 2 }));
+        assert_eq!(
+            decode(b"Zm9v YmFy"),
+            Err(Base64Error::InvalidByte {
+                offset: 4,
+                byte: b' '
+            })
+        );
+        assert_eq!(
+            decode(b"Zg==Zg=="),
+            Err(Base64Error::InvalidPadding { offset: 2 })
+        );
+        assert_eq!(
+            decode(b"Z==="),
+            Err(Base64Error::InvalidPadding { offset: 1 })
+        );
+        assert_eq!(
+            decode(b"Zg=a"),
+            Err(Base64Error::InvalidPadding { offset: 2 })
+        );
         // "Zh==" carries the pad bits 0b0001: non-canonical (§3.5).
         assert_eq!(decode(b"Zh=="), Err(Base64Error::NonCanonical));
         assert_eq!(decode(b"Zm9=").err(), Some(Base64Error::NonCanonical));
-        assert_eq!(decode(b"-_8="), Err(Base64Error::InvalidByte { offset: 0, byte: b'-' }));
+        assert_eq!(
+            decode(b"-_8="),
+            Err(Base64Error::InvalidByte {
+                offset: 0,
+                byte: b'-'
+            })
+        );
     }
 
     #[test]
@@ -272,19 +321,37 @@ mod tests {
         assert!(d.issues.is_empty());
         let d = decode_mime(b"Zm9v!YmFy");
         assert_eq!(d.data, b"foobar");
-        assert_eq!(d.issues.as_slice(), [Base64Issue::IgnoredByte { offset: 4, byte: b'!' }]);
+        assert_eq!(
+            d.issues.as_slice(),
+            [Base64Issue::IgnoredByte {
+                offset: 4,
+                byte: b'!'
+            }]
+        );
         let d = decode_mime(b"Zg==Zm9v");
         assert_eq!(d.data, b"f");
-        assert_eq!(d.issues.as_slice(), [Base64Issue::DataAfterPadding { offset: 4 }]);
+        assert_eq!(
+            d.issues.as_slice(),
+            [Base64Issue::DataAfterPadding { offset: 4 }]
+        );
         let d = decode_mime(b"Zm9vYg");
         assert_eq!(d.data, b"foob");
-        assert_eq!(d.issues.as_slice(), [Base64Issue::MissingPadding { leftover_chars: 2 }]);
+        assert_eq!(
+            d.issues.as_slice(),
+            [Base64Issue::MissingPadding { leftover_chars: 2 }]
+        );
         let d = decode_mime(b"Zm9vY");
         assert_eq!(d.data, b"foo");
-        assert_eq!(d.issues.as_slice(), [Base64Issue::MissingPadding { leftover_chars: 1 }]);
+        assert_eq!(
+            d.issues.as_slice(),
+            [Base64Issue::MissingPadding { leftover_chars: 1 }]
+        );
         let long = "QUFB".repeat(20);
         let d = decode_mime(long.as_bytes());
-        assert_eq!(d.issues.as_slice(), [Base64Issue::LineTooLong { line: 1, len: 80 }]);
+        assert_eq!(
+            d.issues.as_slice(),
+            [Base64Issue::LineTooLong { line: 1, len: 80 }]
+        );
     }
 
     #[test]

@@ -84,7 +84,11 @@ impl MessageBuilder {
 
     /// Add a mailbox field (From, Sender) from mailboxes.
     pub fn mailboxes<'a>(self, name: &str, list: impl IntoIterator<Item = &'a Mailbox>) -> Self {
-        let value = list.into_iter().map(Mailbox::to_string).collect::<Vec<_>>().join(", ");
+        let value = list
+            .into_iter()
+            .map(Mailbox::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         self.field(name, value)
     }
 
@@ -111,7 +115,11 @@ impl MessageBuilder {
         match &self.body {
             None => out.extend_from_slice(b"\r\n"),
             Some(body) => {
-                if !self.fields.iter().any(|(n, _)| n.eq_ignore_ascii_case("MIME-Version")) {
+                if !self
+                    .fields
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case("MIME-Version"))
+                {
                     header::write_field("MIME-Version", "1.0", &mut out)?;
                 }
                 body.write(&mut out, 0)?;
@@ -124,7 +132,11 @@ impl MessageBuilder {
 /// RFC 2047 encoding for a header text: UTF-8, B when most of it is not ASCII, Q otherwise.
 fn encode_header_text(text: &str) -> String {
     let non_ascii = text.chars().filter(|c| !c.is_ascii()).count();
-    let encoding = if non_ascii * 3 > text.chars().count() { WordEncoding::B } else { WordEncoding::Q };
+    let encoding = if non_ascii * 3 > text.chars().count() {
+        WordEncoding::B
+    } else {
+        WordEncoding::Q
+    };
     // UTF-8 represents every character, so this cannot fail.
     encoded_word::encode_text(text, Charset::Utf8, encoding).unwrap_or_else(|_| text.to_string())
 }
@@ -149,24 +161,46 @@ impl PartBuilder {
     /// A text part: line ends normalised to CRLF (the canonical form, RFC 2049 §4), charset
     /// us-ascii or utf-8.
     pub fn text(subtype: &str, text: &str) -> Self {
-        let normalised = text.replace("\r\n", "\n").replace('\r', "\n").replace('\n', "\r\n");
-        let charset = if normalised.is_ascii() { "us-ascii" } else { "utf-8" };
+        let normalised = text
+            .replace("\r\n", "\n")
+            .replace('\r', "\n")
+            .replace('\n', "\r\n");
+        let charset = if normalised.is_ascii() {
+            "us-ascii"
+        } else {
+            "utf-8"
+        };
         PartBuilder::bytes("text", subtype, normalised.into_bytes()).param("charset", charset)
     }
 
     /// A discrete part of any type with its content as it is.
     pub fn bytes(media_type: &str, subtype: &str, data: Vec<u8>) -> Self {
-        PartBuilder { content_type: ContentType::new(media_type, subtype), fields: Vec::new(), content: Content::Bytes(data), encoding: None }
+        PartBuilder {
+            content_type: ContentType::new(media_type, subtype),
+            fields: Vec::new(),
+            content: Content::Bytes(data),
+            encoding: None,
+        }
     }
 
     /// A multipart of `subtype` (mixed, alternative, report, ...).
     pub fn multipart(subtype: &str, parts: Vec<PartBuilder>) -> Self {
-        PartBuilder { content_type: ContentType::new("multipart", subtype), fields: Vec::new(), content: Content::Multipart(parts), encoding: None }
+        PartBuilder {
+            content_type: ContentType::new("multipart", subtype),
+            fields: Vec::new(),
+            content: Content::Multipart(parts),
+            encoding: None,
+        }
     }
 
     /// A message/rfc822 part enclosing `message` as it is.
     pub fn message(message: Vec<u8>) -> Self {
-        PartBuilder { content_type: ContentType::new("message", "rfc822"), fields: Vec::new(), content: Content::Message(message), encoding: None }
+        PartBuilder {
+            content_type: ContentType::new("message", "rfc822"),
+            fields: Vec::new(),
+            content: Content::Message(message),
+            encoding: None,
+        }
     }
 
     /// Add a Content-Type parameter.
@@ -210,7 +244,10 @@ impl PartBuilder {
 
     /// The encoded body, its encoding, and the content type (with the boundary for
     /// multiparts).
-    fn encode_body(&self, depth: usize) -> Result<(Vec<u8>, TransferEncoding, ContentType), BuildError> {
+    fn encode_body(
+        &self,
+        depth: usize,
+    ) -> Result<(Vec<u8>, TransferEncoding, ContentType), BuildError> {
         match &self.content {
             Content::Bytes(data) => {
                 let encoding = match &self.encoding {
@@ -220,7 +257,11 @@ impl PartBuilder {
                 let body = match &encoding {
                     TransferEncoding::Base64 => base64::encode_mime(data).into_bytes(),
                     TransferEncoding::QuotedPrintable => {
-                        let mode = if self.content_type.media_type == "text" { QpMode::Text } else { QpMode::Binary };
+                        let mode = if self.content_type.media_type == "text" {
+                            QpMode::Text
+                        } else {
+                            QpMode::Binary
+                        };
                         qp::encode(data, mode).into_bytes()
                     }
                     e => {
@@ -270,7 +311,11 @@ impl PartBuilder {
                 if !encoding.is_identity() {
                     return Err(BuildError::EncodingUnsuitable(encoding.to_string()));
                 }
-                Ok((body, encoding, self.content_type.clone().with_param("boundary", &boundary)))
+                Ok((
+                    body,
+                    encoding,
+                    self.content_type.clone().with_param("boundary", &boundary),
+                ))
             }
         }
     }
@@ -351,30 +396,46 @@ mod tests {
     use crate::validate::Level;
 
     fn must_violations(bytes: &[u8]) -> Vec<String> {
-        parse(bytes).validate().into_iter().filter(|v| v.level == Level::Must).map(|v| v.to_string()).collect()
+        parse(bytes)
+            .validate()
+            .into_iter()
+            .filter(|v| v.level == Level::Must)
+            .map(|v| v.to_string())
+            .collect()
     }
 
     fn headers() -> MessageBuilder {
         let date = DateTime::from_unix(1_000_000_000, 120).unwrap_or_else(|| unreachable!());
         MessageBuilder::new()
-            .mailboxes("From", &[Mailbox::new("postmaster", "example.test").with_name("Mail Delivery System")])
+            .mailboxes(
+                "From",
+                &[Mailbox::new("postmaster", "example.test").with_name("Mail Delivery System")],
+            )
             .field("To", "alice@example.test")
             .date(&date)
-            .message_id(&MessageId { left: "dsn.1".into(), right: "example.test".into() })
+            .message_id(&MessageId {
+                left: "dsn.1".into(),
+                right: "example.test".into(),
+            })
     }
 
     #[test]
     fn dsn_multipart_report() {
-        let original = b"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: hi\r\n\r\nhello\r\n".to_vec();
+        let original =
+            b"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: hi\r\n\r\nhello\r\n"
+                .to_vec();
         let status = b"Reporting-MTA: dns; example.test\r\n\r\nFinal-Recipient: rfc822; bob@example.test\r\nAction: failed\r\nStatus: 5.1.1\r\n";
         let bytes = headers()
             .subject("Undelivered Mail Returned to Sender")
             .body(
-                PartBuilder::multipart("report", vec![
-                    PartBuilder::text("plain", "Your message could not be delivered.\n"),
-                    PartBuilder::bytes("message", "delivery-status", status.to_vec()),
-                    PartBuilder::message(original.clone()),
-                ])
+                PartBuilder::multipart(
+                    "report",
+                    vec![
+                        PartBuilder::text("plain", "Your message could not be delivered.\n"),
+                        PartBuilder::bytes("message", "delivery-status", status.to_vec()),
+                        PartBuilder::message(original.clone()),
+                    ],
+                )
                 .param("report-type", "delivery-status"),
             )
             .build();
@@ -383,11 +444,20 @@ mod tests {
         let m = parse(&bytes);
         let root = m.root();
         assert!(root.content_type.is("multipart", "report"));
-        assert_eq!(root.content_type.param("report-type"), Some("delivery-status"));
-        assert_eq!(m.text(&root.children()[0]).as_deref(), Some("Your message could not be delivered.\r\n"));
+        assert_eq!(
+            root.content_type.param("report-type"),
+            Some("delivery-status")
+        );
+        assert_eq!(
+            m.text(&root.children()[0]).as_deref(),
+            Some("Your message could not be delivered.\r\n")
+        );
         assert_eq!(m.bytes(&root.children()[1].body), status);
         assert_eq!(m.bytes(&root.children()[2].body), &original[..]);
-        assert_eq!(m.section(&[3, 1]).map(|p| m.bytes(&p.body).to_vec()), Some(b"hello\r\n".to_vec()));
+        assert_eq!(
+            m.section(&[3, 1]).map(|p| m.bytes(&p.body).to_vec()),
+            Some(b"hello\r\n".to_vec())
+        );
         assert_eq!(m.value("MIME-Version").as_deref(), Some("1.0"));
     }
 
@@ -395,48 +465,87 @@ mod tests {
     fn encodings_are_chosen_from_content() {
         let bytes = headers()
             .subject("Grüße aus Köln — Привет")
-            .body(PartBuilder::multipart("mixed", vec![
-                PartBuilder::text("plain", "plain ascii\n"),
-                PartBuilder::text("plain", "café\n"),
-                PartBuilder::bytes("application", "octet-stream", vec![0, 1, 2, 255, 13, 10]).field("Content-Disposition", "attachment; filename=x.bin"),
-                PartBuilder::text("plain", &"long line ".repeat(200)),
-            ]))
+            .body(PartBuilder::multipart(
+                "mixed",
+                vec![
+                    PartBuilder::text("plain", "plain ascii\n"),
+                    PartBuilder::text("plain", "café\n"),
+                    PartBuilder::bytes("application", "octet-stream", vec![0, 1, 2, 255, 13, 10])
+                        .field("Content-Disposition", "attachment; filename=x.bin"),
+                    PartBuilder::text("plain", &"long line ".repeat(200)),
+                ],
+            ))
             .build()
             .unwrap_or_default();
         assert_eq!(must_violations(&bytes), Vec::<String>::new());
         let m = parse(&bytes);
         assert_eq!(m.subject().as_deref(), Some("Grüße aus Köln — Привет"));
-        let encodings: Vec<&str> = m.root().children().iter().map(|p| p.encoding.as_str()).collect();
-        assert_eq!(encodings, ["7bit", "quoted-printable", "base64", "quoted-printable"]);
+        let encodings: Vec<&str> = m
+            .root()
+            .children()
+            .iter()
+            .map(|p| p.encoding.as_str())
+            .collect();
+        assert_eq!(
+            encodings,
+            ["7bit", "quoted-printable", "base64", "quoted-printable"]
+        );
         let parts = m.root().children();
         assert_eq!(m.text(&parts[1]).as_deref(), Some("café\r\n"));
         assert_eq!(m.decoded_body(&parts[2]).data, vec![0, 1, 2, 255, 13, 10]);
         assert_eq!(m.text(&parts[3]), Some("long line ".repeat(200)));
-        assert_eq!(parts[2].disposition.as_ref().and_then(|d| d.filename()), Some("x.bin"));
+        assert_eq!(
+            parts[2].disposition.as_ref().and_then(|d| d.filename()),
+            Some("x.bin")
+        );
     }
 
     #[test]
     fn boundaries_avoid_content_and_nest() {
-        let inner = PartBuilder::multipart("alternative", vec![
-            PartBuilder::text("plain", "--=_wirecheck_1_0\nsneaky"),
-            PartBuilder::text("html", "<p>x</p>"),
-        ]);
+        let inner = PartBuilder::multipart(
+            "alternative",
+            vec![
+                PartBuilder::text("plain", "--=_wirecheck_1_0\nsneaky"),
+                PartBuilder::text("html", "<p>x</p>"),
+            ],
+        );
         let bytes = MessageBuilder::new()
-            .body(PartBuilder::multipart("mixed", vec![inner, PartBuilder::text("plain", "--=_wirecheck_0_0 too")]))
+            .body(PartBuilder::multipart(
+                "mixed",
+                vec![inner, PartBuilder::text("plain", "--=_wirecheck_0_0 too")],
+            ))
             .build()
             .unwrap_or_default();
         let m = parse(&bytes);
-        assert_eq!(m.section(&[1, 1]).and_then(|p| m.text(p)).as_deref(), Some("--=_wirecheck_1_0\r\nsneaky"));
-        assert_eq!(m.section(&[1, 2]).map(|p| p.content_type.subtype.clone()).as_deref(), Some("html"));
-        assert_eq!(m.section(&[2]).and_then(|p| m.text(p)).as_deref(), Some("--=_wirecheck_0_0 too"));
+        assert_eq!(
+            m.section(&[1, 1]).and_then(|p| m.text(p)).as_deref(),
+            Some("--=_wirecheck_1_0\r\nsneaky")
+        );
+        assert_eq!(
+            m.section(&[1, 2])
+                .map(|p| p.content_type.subtype.clone())
+                .as_deref(),
+            Some("html")
+        );
+        assert_eq!(
+            m.section(&[2]).and_then(|p| m.text(p)).as_deref(),
+            Some("--=_wirecheck_0_0 too")
+        );
         assert_ne!(m.root().content_type.boundary(), Some("=_wirecheck_0_0"));
     }
 
     #[test]
     fn unsuitable_encodings_are_errors() {
-        let b = MessageBuilder::new().body(PartBuilder::bytes("text", "plain", b"caf\xe9".to_vec()).encoding(TransferEncoding::SevenBit));
-        assert_eq!(b.build(), Err(BuildError::EncodingUnsuitable("7bit".into())));
-        let b = MessageBuilder::new().body(PartBuilder::message(b"x".to_vec()).encoding(TransferEncoding::Base64));
+        let b = MessageBuilder::new().body(
+            PartBuilder::bytes("text", "plain", b"caf\xe9".to_vec())
+                .encoding(TransferEncoding::SevenBit),
+        );
+        assert_eq!(
+            b.build(),
+            Err(BuildError::EncodingUnsuitable("7bit".into()))
+        );
+        let b = MessageBuilder::new()
+            .body(PartBuilder::message(b"x".to_vec()).encoding(TransferEncoding::Base64));
         assert_eq!(b.build(), Err(BuildError::EncodedMessage));
         let b = MessageBuilder::new().field("Bad Name", "x");
         assert!(matches!(b.build(), Err(BuildError::Field(_))));

@@ -60,7 +60,9 @@ impl Charset {
             }
             "iso-8859-1" | "iso8859-1" | "iso_8859-1" | "iso_8859-1:1987" | "latin1" | "l1"
             | "iso-ir-100" | "cp819" | "ibm819" => Charset::Iso8859_1,
-            "iso-8859-15" | "iso8859-15" | "iso_8859-15" | "latin-9" | "latin9" => Charset::Iso8859_15,
+            "iso-8859-15" | "iso8859-15" | "iso_8859-15" | "latin-9" | "latin9" => {
+                Charset::Iso8859_15
+            }
             "windows-1252" | "cp1252" | "x-cp1252" => Charset::Windows1252,
             "windows-1251" | "cp1251" | "x-cp1251" => Charset::Windows1251,
             "koi8-r" | "koi8r" | "cskoi8r" => Charset::Koi8R,
@@ -103,8 +105,16 @@ impl Charset {
             Charset::Utf8 | Charset::UsAscii => None,
             Charset::Iso8859_1 => Some(char::from(byte)),
             _ => {
-                let code = self.table()?.get(usize::from(byte - 0x80)).copied().unwrap_or(0);
-                if code == 0 { None } else { char::from_u32(u32::from(code)) }
+                let code = self
+                    .table()?
+                    .get(usize::from(byte - 0x80))
+                    .copied()
+                    .unwrap_or(0);
+                if code == 0 {
+                    None
+                } else {
+                    char::from_u32(u32::from(code))
+                }
             }
         }
     }
@@ -134,7 +144,12 @@ impl Charset {
             return Ok(text.as_bytes().to_vec());
         }
         text.chars()
-            .map(|ch| self.encode_char(ch).ok_or(CharsetError::Unmappable { ch, charset: self.name() }))
+            .map(|ch| {
+                self.encode_char(ch).ok_or(CharsetError::Unmappable {
+                    ch,
+                    charset: self.name(),
+                })
+            })
             .collect()
     }
 
@@ -213,7 +228,11 @@ const WINDOWS_1252: [u16; 128] = {
     let mut t = [0u16; 128];
     let mut i = 0;
     while i < 128 {
-        t[i] = if i < 32 { HIGH_C1[i] } else { (i + 0x80) as u16 };
+        t[i] = if i < 32 {
+            HIGH_C1[i]
+        } else {
+            (i + 0x80) as u16
+        };
         i += 1;
     }
     t
@@ -234,7 +253,11 @@ const WINDOWS_1251: [u16; 128] = {
     let mut t = [0u16; 128];
     let mut i = 0;
     while i < 128 {
-        t[i] = if i < 64 { HIGH[i] } else { (0x0410 - 64 + i) as u16 };
+        t[i] = if i < 64 {
+            HIGH[i]
+        } else {
+            (0x0410 - 64 + i) as u16
+        };
         i += 1;
     }
     t
@@ -308,7 +331,10 @@ mod tests {
         assert_eq!(d.errors, 2);
         let d = Charset::UsAscii.decode(b"caf\xe9");
         assert_eq!(d.errors, 1);
-        assert_eq!(Charset::Koi8R.decode(b"\xf0\xd2\xc9\xd7\xc5\xd4").text, "Привет");
+        assert_eq!(
+            Charset::Koi8R.decode(b"\xf0\xd2\xc9\xd7\xc5\xd4").text,
+            "Привет"
+        );
     }
 
     #[test]
@@ -316,17 +342,21 @@ mod tests {
         for charset in Charset::ALL {
             for byte in 0..=255u8 {
                 if let Some(ch) = charset.decode_byte(byte) {
-                    assert_eq!(charset.encode_char(ch), Some(byte), "{charset} 0x{byte:02X}");
+                    assert_eq!(
+                        charset.encode_char(ch),
+                        Some(byte),
+                        "{charset} 0x{byte:02X}"
+                    );
                 }
             }
         }
-        assert_eq!(
-            Charset::Windows1251.encode("Ёж"),
-            Ok(vec![0xA8, 0xE6])
-        );
+        assert_eq!(Charset::Windows1251.encode("Ёж"), Ok(vec![0xA8, 0xE6]));
         assert_eq!(
             Charset::Iso8859_1.encode("€"),
-            Err(CharsetError::Unmappable { ch: '€', charset: "ISO-8859-1" })
+            Err(CharsetError::Unmappable {
+                ch: '€',
+                charset: "ISO-8859-1"
+            })
         );
     }
 }

@@ -64,7 +64,9 @@ pub enum DateTimeError {
 }
 
 pub const DAY_NAMES: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-pub const MONTH_NAMES: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+pub const MONTH_NAMES: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// Parse a Date (or Resent-Date) field body.
 pub fn parse(value: &str) -> Result<DateTime, DateTimeError> {
@@ -74,7 +76,11 @@ pub fn parse(value: &str) -> Result<DateTime, DateTimeError> {
 /// Parse a field body, also reporting obsolete syntax and comments.
 pub fn parse_detailed(value: &str) -> Result<ParsedDateTime, DateTimeError> {
     let tokens = syntax::tokenize(value)?;
-    let mut p = Reader { tokens: &tokens.tokens, pos: 0, obsolete: false };
+    let mut p = Reader {
+        tokens: &tokens.tokens,
+        pos: 0,
+        obsolete: false,
+    };
     // Comments anywhere but at the end are obsolete (§4.3 allows CFWS between the parts).
     let trailing_comment_only = value.trim_end().ends_with(')') && tokens.comments.len() == 1;
     p.obsolete |= !tokens.comments.is_empty() && !trailing_comment_only;
@@ -89,7 +95,9 @@ pub fn parse_detailed(value: &str) -> Result<ParsedDateTime, DateTimeError> {
     }
     let day = p.number(1, 2, "day")?;
     let month_name = p.atom("month")?;
-    let month = MONTH_NAMES.iter().position(|m| m.eq_ignore_ascii_case(&month_name));
+    let month = MONTH_NAMES
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(&month_name));
     let month = month.ok_or(DateTimeError::UnknownMonth(month_name))? + 1;
     let year_digits = p.peek_len();
     let year = p.number(2, 4, "year")?;
@@ -135,7 +143,11 @@ pub fn parse_detailed(value: &str) -> Result<ParsedDateTime, DateTimeError> {
     if weekday.is_some_and(|w| w != usize::from(value.weekday())) {
         return Err(DateTimeError::WeekdayMismatch);
     }
-    Ok(ParsedDateTime { value, obsolete: p.obsolete, comments: tokens.comments })
+    Ok(ParsedDateTime {
+        value,
+        obsolete: p.obsolete,
+        comments: tokens.comments,
+    })
 }
 
 struct Reader<'t> {
@@ -150,7 +162,9 @@ impl Reader<'_> {
     }
 
     fn cfws_before(&self, ahead: usize) -> bool {
-        self.tokens.get(self.pos + ahead).is_some_and(|t| t.cfws_before)
+        self.tokens
+            .get(self.pos + ahead)
+            .is_some_and(|t| t.cfws_before)
     }
 
     fn at_end(&self) -> bool {
@@ -208,7 +222,11 @@ impl Reader<'_> {
                 return Err(DateTimeError::OutOfRange("zone minutes"));
             }
             let minutes = hh * 60 + mm;
-            return Ok(if *sign == b'-' { (-minutes, minutes == 0) } else { (minutes, false) });
+            return Ok(if *sign == b'-' {
+                (-minutes, minutes == 0)
+            } else {
+                (minutes, false)
+            });
         }
         self.obsolete = true;
         // §4.3 obs-zone.
@@ -220,7 +238,9 @@ impl Reader<'_> {
             "MST" | "PDT" => -7,
             "PST" => -8,
             // Military zones: "SHOULD be considered equivalent to -0000".
-            z if z.len() == 1 && z != "J" && z.bytes().all(|b| b.is_ascii_uppercase()) => return Ok((0, true)),
+            z if z.len() == 1 && z != "J" && z.bytes().all(|b| b.is_ascii_uppercase()) => {
+                return Ok((0, true));
+            }
             _ => return Err(DateTimeError::UnknownZone(zone)),
         };
         Ok((hours * 60, false))
@@ -228,7 +248,7 @@ impl Reader<'_> {
 }
 
 fn is_leap(year: u32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {
@@ -269,14 +289,25 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 impl DateTime {
     /// Day of the week, 0 = Sunday.
     pub fn weekday(&self) -> u8 {
-        let days = days_from_civil(i64::from(self.year), u32::from(self.month), u32::from(self.day));
+        let days = days_from_civil(
+            i64::from(self.year),
+            u32::from(self.month),
+            u32::from(self.day),
+        );
         (days + 4).rem_euclid(7) as u8
     }
 
     /// Seconds since 1970-01-01T00:00:00Z (a leap second counts as the next one).
     pub fn to_unix(&self) -> i64 {
-        let days = days_from_civil(i64::from(self.year), u32::from(self.month), u32::from(self.day));
-        days * 86_400 + i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second)
+        let days = days_from_civil(
+            i64::from(self.year),
+            u32::from(self.month),
+            u32::from(self.day),
+        );
+        days * 86_400
+            + i64::from(self.hour) * 3600
+            + i64::from(self.minute) * 60
+            + i64::from(self.second)
             - i64::from(self.offset_minutes) * 60
     }
 
@@ -309,8 +340,14 @@ impl DateTime {
 impl fmt::Display for DateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let day_name = DAY_NAMES.get(usize::from(self.weekday())).unwrap_or(&"Sun");
-        let month_name = MONTH_NAMES.get(usize::from(self.month).wrapping_sub(1)).unwrap_or(&"Jan");
-        let sign = if self.offset_minutes < 0 || (self.offset_minutes == 0 && self.zone_unknown) { '-' } else { '+' };
+        let month_name = MONTH_NAMES
+            .get(usize::from(self.month).wrapping_sub(1))
+            .unwrap_or(&"Jan");
+        let sign = if self.offset_minutes < 0 || (self.offset_minutes == 0 && self.zone_unknown) {
+            '-'
+        } else {
+            '+'
+        };
         let offset = self.offset_minutes.unsigned_abs();
         write!(
             f,
@@ -332,62 +369,147 @@ mod tests {
     use crate::testutil::XorShift;
 
     fn dt(year: u16, month: u8, day: u8, hms: (u8, u8, u8), offset: i16) -> DateTime {
-        DateTime { year, month, day, hour: hms.0, minute: hms.1, second: hms.2, offset_minutes: offset, zone_unknown: false }
+        DateTime {
+            year,
+            month,
+            day,
+            hour: hms.0,
+            minute: hms.1,
+            second: hms.2,
+            offset_minutes: offset,
+            zone_unknown: false,
+        }
     }
 
     #[test]
     fn rfc5322_appendix_a_dates() {
-        assert_eq!(parse("Fri, 21 Nov 1997 09:55:06 -0600"), Ok(dt(1997, 11, 21, (9, 55, 6), -360)));
-        assert_eq!(parse("Tue, 1 Jul 2003 10:52:37 +0200"), Ok(dt(2003, 7, 1, (10, 52, 37), 120)));
-        assert_eq!(parse("Thu, 13 Feb 1969 23:32:54 -0330"), Ok(dt(1969, 2, 13, (23, 32, 54), -210)));
+        assert_eq!(
+            parse("Fri, 21 Nov 1997 09:55:06 -0600"),
+            Ok(dt(1997, 11, 21, (9, 55, 6), -360))
+        );
+        assert_eq!(
+            parse("Tue, 1 Jul 2003 10:52:37 +0200"),
+            Ok(dt(2003, 7, 1, (10, 52, 37), 120))
+        );
+        assert_eq!(
+            parse("Thu, 13 Feb 1969 23:32:54 -0330"),
+            Ok(dt(1969, 2, 13, (23, 32, 54), -210))
+        );
         // A.5: folding white space everywhere, no seconds, a trailing comment: current syntax.
-        let a5 = parse_detailed("Thu,\r\n      13\r\n        Feb\r\n          1969\r\n      23:32\r\n               -0330 (Newfoundland Time)");
+        let a5 = parse_detailed(
+            "Thu,\r\n      13\r\n        Feb\r\n          1969\r\n      23:32\r\n               -0330 (Newfoundland Time)",
+        );
         let a5 = a5.map(|p| (p.value, p.obsolete, p.comments));
-        assert_eq!(a5, Ok((dt(1969, 2, 13, (23, 32, 0), -210), false, vec!["Newfoundland Time".to_string()])));
+        assert_eq!(
+            a5,
+            Ok((
+                dt(1969, 2, 13, (23, 32, 0), -210),
+                false,
+                vec!["Newfoundland Time".to_string()]
+            ))
+        );
         // A.6.2: two-digit year and GMT.
         let a62 = parse_detailed("21 Nov 97 09:55:06 GMT").map(|p| (p.value, p.obsolete));
         assert_eq!(a62, Ok((dt(1997, 11, 21, (9, 55, 6), 0), true)));
         // A.6.3: comments and white space around the colons.
-        let a63 = parse_detailed("Fri, 21 Nov 1997 09(comment):   55  :  06 -0600").map(|p| (p.value, p.obsolete));
+        let a63 = parse_detailed("Fri, 21 Nov 1997 09(comment):   55  :  06 -0600")
+            .map(|p| (p.value, p.obsolete));
         assert_eq!(a63, Ok((dt(1997, 11, 21, (9, 55, 6), -360), true)));
-        assert_eq!(parse("Sun, 21 Mar 1993 23:56:48 -0800 (PST)").map(|d| d.offset_minutes), Ok(-480));
+        assert_eq!(
+            parse("Sun, 21 Mar 1993 23:56:48 -0800 (PST)").map(|d| d.offset_minutes),
+            Ok(-480)
+        );
     }
 
     #[test]
     fn obsolete_zones_and_years() {
-        assert_eq!(parse("1 Jan 2001 00:00:00 EST").map(|d| d.offset_minutes), Ok(-300));
-        assert_eq!(parse("1 Jan 2001 00:00:00 pdt").map(|d| d.offset_minutes), Ok(-420));
-        assert_eq!(parse("1 Jan 2001 00:00:00 Z").map(|d| (d.offset_minutes, d.zone_unknown)), Ok((0, true)));
-        assert_eq!(parse("1 Jan 2001 00:00:00 J"), Err(DateTimeError::UnknownZone("J".into())));
-        assert_eq!(parse("1 Jan 2001 00:00:00 CEST"), Err(DateTimeError::UnknownZone("CEST".into())));
+        assert_eq!(
+            parse("1 Jan 2001 00:00:00 EST").map(|d| d.offset_minutes),
+            Ok(-300)
+        );
+        assert_eq!(
+            parse("1 Jan 2001 00:00:00 pdt").map(|d| d.offset_minutes),
+            Ok(-420)
+        );
+        assert_eq!(
+            parse("1 Jan 2001 00:00:00 Z").map(|d| (d.offset_minutes, d.zone_unknown)),
+            Ok((0, true))
+        );
+        assert_eq!(
+            parse("1 Jan 2001 00:00:00 J"),
+            Err(DateTimeError::UnknownZone("J".into()))
+        );
+        assert_eq!(
+            parse("1 Jan 2001 00:00:00 CEST"),
+            Err(DateTimeError::UnknownZone("CEST".into()))
+        );
         assert_eq!(parse("1 Jan 49 00:00:00 +0000").map(|d| d.year), Ok(2049));
         assert_eq!(parse("1 Jan 50 00:00:00 +0000").map(|d| d.year), Ok(1950));
         assert_eq!(parse("1 Jan 103 00:00:00 +0000").map(|d| d.year), Ok(2003));
-        assert_eq!(parse("1 Jan 2001 00:00:00 -0000").map(|d| d.zone_unknown), Ok(true));
+        assert_eq!(
+            parse("1 Jan 2001 00:00:00 -0000").map(|d| d.zone_unknown),
+            Ok(true)
+        );
     }
 
     #[test]
     fn invalid_dates_are_rejected() {
-        assert_eq!(parse("Mon, 21 Nov 1997 09:55:06 -0600"), Err(DateTimeError::WeekdayMismatch));
-        assert_eq!(parse("Fry, 21 Nov 1997 09:55:06 -0600"), Err(DateTimeError::UnknownDay("Fry".into())));
-        assert_eq!(parse("30 Feb 2000 00:00:00 +0000"), Err(DateTimeError::OutOfRange("day of month")));
+        assert_eq!(
+            parse("Mon, 21 Nov 1997 09:55:06 -0600"),
+            Err(DateTimeError::WeekdayMismatch)
+        );
+        assert_eq!(
+            parse("Fry, 21 Nov 1997 09:55:06 -0600"),
+            Err(DateTimeError::UnknownDay("Fry".into()))
+        );
+        assert_eq!(
+            parse("30 Feb 2000 00:00:00 +0000"),
+            Err(DateTimeError::OutOfRange("day of month"))
+        );
         assert!(parse("29 Feb 2000 00:00:00 +0000").is_ok());
         assert!(parse("29 Feb 1900 00:00:00 +0000").is_err());
-        assert_eq!(parse("1 Jan 2001 24:00:00 +0000"), Err(DateTimeError::OutOfRange("time of day")));
+        assert_eq!(
+            parse("1 Jan 2001 24:00:00 +0000"),
+            Err(DateTimeError::OutOfRange("time of day"))
+        );
         assert!(parse("31 Dec 2016 23:59:60 +0000").is_ok());
-        assert_eq!(parse("1 Jan 1899 00:00:00 +0000"), Err(DateTimeError::OutOfRange("year (must be 1900 or later)")));
-        assert_eq!(parse("1 Jan 2001 00:00:00 +0000 x"), Err(DateTimeError::TrailingText));
-        assert_eq!(parse("1 Jan 2001 00:00:00 +00"), Err(DateTimeError::UnknownZone("+00".into())));
-        assert_eq!(parse("1 Foo 2001 00:00:00 +0000"), Err(DateTimeError::UnknownMonth("Foo".into())));
-        assert_eq!(parse("1 Jan 20011 00:00:00 +0000"), Err(DateTimeError::Expected("year")));
+        assert_eq!(
+            parse("1 Jan 1899 00:00:00 +0000"),
+            Err(DateTimeError::OutOfRange("year (must be 1900 or later)"))
+        );
+        assert_eq!(
+            parse("1 Jan 2001 00:00:00 +0000 x"),
+            Err(DateTimeError::TrailingText)
+        );
+        assert_eq!(
+            parse("1 Jan 2001 00:00:00 +00"),
+            Err(DateTimeError::UnknownZone("+00".into()))
+        );
+        assert_eq!(
+            parse("1 Foo 2001 00:00:00 +0000"),
+            Err(DateTimeError::UnknownMonth("Foo".into()))
+        );
+        assert_eq!(
+            parse("1 Jan 20011 00:00:00 +0000"),
+            Err(DateTimeError::Expected("year"))
+        );
         assert_eq!(parse(""), Err(DateTimeError::Expected("day")));
     }
 
     #[test]
     fn formats_current_syntax() {
-        assert_eq!(dt(1997, 11, 21, (9, 55, 6), -360).to_string(), "Fri, 21 Nov 1997 09:55:06 -0600");
-        assert_eq!(dt(1969, 2, 13, (23, 32, 54), -210).to_string(), "Thu, 13 Feb 1969 23:32:54 -0330");
-        let unknown = DateTime { zone_unknown: true, ..dt(2001, 1, 1, (0, 0, 0), 0) };
+        assert_eq!(
+            dt(1997, 11, 21, (9, 55, 6), -360).to_string(),
+            "Fri, 21 Nov 1997 09:55:06 -0600"
+        );
+        assert_eq!(
+            dt(1969, 2, 13, (23, 32, 54), -210).to_string(),
+            "Thu, 13 Feb 1969 23:32:54 -0330"
+        );
+        let unknown = DateTime {
+            zone_unknown: true,
+            ..dt(2001, 1, 1, (0, 0, 0), 0)
+        };
         assert_eq!(unknown.to_string(), "Mon, 1 Jan 2001 00:00:00 -0000");
     }
 
@@ -395,14 +517,19 @@ mod tests {
     fn unix_time_conversions() {
         assert_eq!(dt(1970, 1, 1, (0, 0, 0), 0).to_unix(), 0);
         assert_eq!(dt(1997, 11, 21, (9, 55, 6), -360).to_unix(), 880_127_706);
-        assert_eq!(DateTime::from_unix(880_127_706, -360), Some(dt(1997, 11, 21, (9, 55, 6), -360)));
+        assert_eq!(
+            DateTime::from_unix(880_127_706, -360),
+            Some(dt(1997, 11, 21, (9, 55, 6), -360))
+        );
         assert_eq!(DateTime::from_unix(-2_208_988_801, 0), None);
         assert_eq!(DateTime::from_unix(i64::MAX, 0), None);
         let mut rng = XorShift::new(5322);
         for _ in 0..2000 {
             let secs = (rng.next_u64() % 8_000_000_000) as i64 - 2_000_000_000;
             let offset = (rng.below(2 * 14 * 60) as i16) - 14 * 60;
-            let Some(d) = DateTime::from_unix(secs, offset) else { continue };
+            let Some(d) = DateTime::from_unix(secs, offset) else {
+                continue;
+            };
             assert_eq!(d.to_unix(), secs);
             assert_eq!(parse(&d.to_string()), Ok(d), "{d}");
         }

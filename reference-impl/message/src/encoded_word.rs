@@ -78,9 +78,14 @@ fn is_token_char(c: char) -> bool {
 
 /// Decode one encoded word (the whole of `word` must be one).
 pub fn decode_word(word: &str) -> Result<EncodedWord, EncodedWordError> {
-    let inner = word.strip_prefix("=?").and_then(|w| w.strip_suffix("?=")).ok_or(EncodedWordError::Syntax)?;
+    let inner = word
+        .strip_prefix("=?")
+        .and_then(|w| w.strip_suffix("?="))
+        .ok_or(EncodedWordError::Syntax)?;
     let mut pieces = inner.splitn(3, '?');
-    let (Some(charset_lang), Some(encoding), Some(text)) = (pieces.next(), pieces.next(), pieces.next()) else {
+    let (Some(charset_lang), Some(encoding), Some(text)) =
+        (pieces.next(), pieces.next(), pieces.next())
+    else {
         return Err(EncodedWordError::Syntax);
     };
     if charset_lang.is_empty()
@@ -101,7 +106,9 @@ pub fn decode_word(word: &str) -> Result<EncodedWord, EncodedWordError> {
     };
     let decoded = match Charset::from_name(charset_name) {
         Some(charset) => charset.decode(&bytes),
-        None if ascii_compatible(charset_name) && bytes.iter().all(|&b| b.is_ascii() && b != 0x1B) => {
+        None if ascii_compatible(charset_name)
+            && bytes.iter().all(|&b| b.is_ascii() && b != 0x1B) =>
+        {
             Charset::UsAscii.decode(&bytes)
         }
         None => return Err(EncodedWordError::UnknownCharset(charset_name.to_string())),
@@ -119,9 +126,21 @@ pub fn decode_word(word: &str) -> Result<EncodedWord, EncodedWordError> {
 /// pure-ASCII text is right); UTF-7/16/32 are not among them.
 fn ascii_compatible(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    ["iso-8859-", "iso8859-", "windows-", "cp", "koi8", "iso-2022-", "euc-", "gb", "big5", "shift_jis", "tis-620"]
-        .iter()
-        .any(|p| lower.starts_with(p))
+    [
+        "iso-8859-",
+        "iso8859-",
+        "windows-",
+        "cp",
+        "koi8",
+        "iso-2022-",
+        "euc-",
+        "gb",
+        "big5",
+        "shift_jis",
+        "tis-620",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
 }
 
 /// §4.1: the B encoding is base64 with padding. Unpadded text is accepted (a common
@@ -130,9 +149,19 @@ fn decode_b(text: &str) -> Result<Vec<u8>, EncodedWordError> {
     if let Ok(bytes) = base64::decode(text.as_bytes()) {
         return Ok(bytes);
     }
-    if text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=') {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+    {
         let lenient = base64::decode_mime(text.as_bytes());
-        if lenient.issues.iter().all(|i| matches!(i, base64::Base64Issue::MissingPadding { leftover_chars: 2 | 3 })) {
+        if lenient.issues.iter().all(|i| {
+            matches!(
+                i,
+                base64::Base64Issue::MissingPadding {
+                    leftover_chars: 2 | 3
+                }
+            )
+        }) {
             return Ok(lenient.data);
         }
     }
@@ -149,8 +178,12 @@ fn decode_q(text: &str) -> Result<Vec<u8>, EncodedWordError> {
         match b {
             b'_' => out.push(b' '),
             b'=' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-                let value = hex.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or(EncodedWordError::InvalidQ)?;
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                let value = hex
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or(EncodedWordError::InvalidQ)?;
                 out.push(value);
                 i += 2;
             }
@@ -169,11 +202,16 @@ fn is_linear_white_space(c: char) -> bool {
 /// as Subject or Content-Description. White space is kept as it is, except between two
 /// adjacent encoded words (§6.2).
 pub fn decode_text(value: &str) -> DecodedText {
-    let mut out = DecodedText { text: String::with_capacity(value.len()), ..Default::default() };
+    let mut out = DecodedText {
+        text: String::with_capacity(value.len()),
+        ..Default::default()
+    };
     let mut last_was_encoded = false;
     let mut rest = value;
     while !rest.is_empty() {
-        let space_len = rest.find(|c| !is_linear_white_space(c)).unwrap_or(rest.len());
+        let space_len = rest
+            .find(|c| !is_linear_white_space(c))
+            .unwrap_or(rest.len());
         let (space, after) = rest.split_at(space_len);
         let word_len = after.find(is_linear_white_space).unwrap_or(after.len());
         let (word, after_word) = after.split_at(word_len);
@@ -250,21 +288,30 @@ pub fn decode_phrase<'a>(words: impl IntoIterator<Item = PhraseWord<'a>>) -> Dec
 /// True if `text` cannot go into an unstructured field as it is: it has characters outside
 /// printable US-ASCII and white space, or something that would be read as an encoded word.
 pub fn needs_encoding(text: &str) -> bool {
-    text.chars().any(|c| !(c.is_ascii_graphic() || c == ' ' || c == '\t')) || text.contains("=?")
+    text.chars()
+        .any(|c| !(c.is_ascii_graphic() || c == ' ' || c == '\t'))
+        || text.contains("=?")
 }
 
 /// Encode unstructured text for a header field (§5 (1)). Text that needs no encoding comes
 /// back as it is; otherwise the span from the first to the last word that needs encoding
 /// becomes encoded words (separated by SPACE, for the field folder), and the words around it
 /// stay plain. `decode_text(&encode_text(t, ..)?)` gives `t` back.
-pub fn encode_text(text: &str, charset: Charset, encoding: WordEncoding) -> Result<String, CharsetError> {
+pub fn encode_text(
+    text: &str,
+    charset: Charset,
+    encoding: WordEncoding,
+) -> Result<String, CharsetError> {
     if !needs_encoding(text) {
         return Ok(text.to_string());
     }
     // Word boundaries: (start, end) byte offsets of non-white-space runs.
     let mut words = Vec::new();
     let mut start = None;
-    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
         match (start, c == ' ' || c == '\t') {
             (None, false) => start = Some(i),
             (Some(s), true) => {
@@ -275,10 +322,23 @@ pub fn encode_text(text: &str, charset: Charset, encoding: WordEncoding) -> Resu
         }
     }
     let needs = |&(s, e): &(usize, usize)| needs_encoding(&text[s..e]);
-    let first = words.iter().position(needs).and_then(|i| words.get(i)).map_or(0, |w| w.0);
-    let last = words.iter().rposition(needs).and_then(|i| words.get(i)).map_or(text.len(), |w| w.1);
+    let first = words
+        .iter()
+        .position(needs)
+        .and_then(|i| words.get(i))
+        .map_or(0, |w| w.0);
+    let last = words
+        .iter()
+        .rposition(needs)
+        .and_then(|i| words.get(i))
+        .map_or(text.len(), |w| w.1);
     let encoded = encode_words(&text[first..last], charset, encoding)?;
-    Ok(format!("{}{}{}", &text[..first], encoded.join(" "), &text[last..]))
+    Ok(format!(
+        "{}{}{}",
+        &text[..first],
+        encoded.join(" "),
+        &text[last..]
+    ))
 }
 
 /// Q-encoding: the characters that may stand for themselves anywhere (§5 (3)).
@@ -287,7 +347,10 @@ fn q_literal(byte: u8) -> bool {
 }
 
 fn q_len(bytes: &[u8]) -> usize {
-    bytes.iter().map(|&b| if q_literal(b) || b == b' ' { 1 } else { 3 }).sum()
+    bytes
+        .iter()
+        .map(|&b| if q_literal(b) || b == b' ' { 1 } else { 3 })
+        .sum()
 }
 
 fn q_encode(bytes: &[u8], out: &mut String) {
@@ -304,8 +367,19 @@ fn q_encode(bytes: &[u8], out: &mut String) {
 
 /// Encode all of `text` as encoded words of at most 75 characters each, each holding whole
 /// characters. Empty text gives no words.
-pub fn encode_words(text: &str, charset: Charset, encoding: WordEncoding) -> Result<Vec<String>, CharsetError> {
-    let (letter, name) = (if encoding == WordEncoding::B { 'B' } else { 'Q' }, charset.name());
+pub fn encode_words(
+    text: &str,
+    charset: Charset,
+    encoding: WordEncoding,
+) -> Result<Vec<String>, CharsetError> {
+    let (letter, name) = (
+        if encoding == WordEncoding::B {
+            'B'
+        } else {
+            'Q'
+        },
+        charset.name(),
+    );
     let budget = MAX_WORD_LEN.saturating_sub(name.len() + 7).max(12);
     let encoded_len = |bytes: &[u8]| match encoding {
         WordEncoding::B => bytes.len().div_ceil(3) * 4,
@@ -352,14 +426,22 @@ mod tests {
     #[test]
     fn rfc2047_section8_field_examples() {
         assert_eq!(text("=?US-ASCII?Q?Keith_Moore?="), "Keith Moore");
-        assert_eq!(text("=?ISO-8859-1?Q?Keld_J=F8rn_Simonsen?="), "Keld Jørn Simonsen");
+        assert_eq!(
+            text("=?ISO-8859-1?Q?Keld_J=F8rn_Simonsen?="),
+            "Keld Jørn Simonsen"
+        );
         assert_eq!(text("=?ISO-8859-1?Q?Andr=E9?= Pirard"), "André Pirard");
         assert_eq!(
-            text("=?ISO-8859-1?B?SWYgeW91IGNhbiByZWFkIHRoaXMgeW8=?=\r\n =?ISO-8859-2?B?dSB1bmRlcnN0YW5kIHRoZSBleGFtcGxlLg==?="),
+            text(
+                "=?ISO-8859-1?B?SWYgeW91IGNhbiByZWFkIHRoaXMgeW8=?=\r\n =?ISO-8859-2?B?dSB1bmRlcnN0YW5kIHRoZSBleGFtcGxlLg==?="
+            ),
             "If you can read this you understand the example."
         );
         assert_eq!(text("=?ISO-8859-1?Q?Olle_J=E4rnefors?="), "Olle Järnefors");
-        assert_eq!(text("=?ISO-8859-1?Q?Patrik_F=E4ltstr=F6m?="), "Patrik Fältström");
+        assert_eq!(
+            text("=?ISO-8859-1?Q?Patrik_F=E4ltstr=F6m?="),
+            "Patrik Fältström"
+        );
     }
 
     #[test]
@@ -377,25 +459,44 @@ mod tests {
     #[test]
     fn malformed_and_unknown_words_are_kept() {
         let d = decode_text("x =?bogus-7?Q?=E9?= =?utf-8?X?abc?= =?utf-8?Q?a b?= y");
-        assert_eq!(d.text, "x =?bogus-7?Q?=E9?= =?utf-8?X?abc?= =?utf-8?Q?a b?= y");
+        assert_eq!(
+            d.text,
+            "x =?bogus-7?Q?=E9?= =?utf-8?X?abc?= =?utf-8?Q?a b?= y"
+        );
         assert_eq!(d.undecoded, 2);
         // Not white-space delimited in *text: left alone (§5 (1)).
         assert_eq!(text("a=?utf-8?Q?b?="), "a=?utf-8?Q?b?=");
-        assert_eq!(decode_word("=?utf-8?Q?=4?="), Err(EncodedWordError::InvalidQ));
-        assert_eq!(decode_word("=?utf-8?B?!!!!?="), Err(EncodedWordError::InvalidBase64));
-        assert_eq!(decode_word("=?KOI8-R?B?8NLJ18XU?=").map(|w| w.text), Ok("Привет".to_string()));
+        assert_eq!(
+            decode_word("=?utf-8?Q?=4?="),
+            Err(EncodedWordError::InvalidQ)
+        );
+        assert_eq!(
+            decode_word("=?utf-8?B?!!!!?="),
+            Err(EncodedWordError::InvalidBase64)
+        );
+        assert_eq!(
+            decode_word("=?KOI8-R?B?8NLJ18XU?=").map(|w| w.text),
+            Ok("Привет".to_string())
+        );
         let w = decode_word("=?utf-8*en?q?hi=21?=");
         assert_eq!(w.as_ref().map(|w| w.language.as_deref()), Ok(Some("en")));
         assert_eq!(w.map(|w| w.text), Ok("hi!".to_string()));
         // Unpadded base64 is tolerated.
-        assert_eq!(decode_word("=?utf-8?B?Zm9vYg?=").map(|w| w.text), Ok("foob".to_string()));
+        assert_eq!(
+            decode_word("=?utf-8?B?Zm9vYg?=").map(|w| w.text),
+            Ok("foob".to_string())
+        );
         assert_eq!(decode_text("=?utf-8?B?/w==?=").charset_errors, 1);
     }
 
     #[test]
     fn phrases_decode_atoms_not_quoted_strings() {
         use PhraseWord::{Atom, Quoted};
-        let d = decode_phrase([Atom("=?utf-8?Q?J=C3=B6rg?="), Atom("=?utf-8?Q?_M?="), Atom("Smith")]);
+        let d = decode_phrase([
+            Atom("=?utf-8?Q?J=C3=B6rg?="),
+            Atom("=?utf-8?Q?_M?="),
+            Atom("Smith"),
+        ]);
         assert_eq!(d.text, "Jörg M Smith");
         let d = decode_phrase([Quoted("=?utf-8?Q?x?="), Atom("y")]);
         assert_eq!(d.text, "=?utf-8?Q?x?= y");
@@ -410,12 +511,24 @@ mod tests {
             for w in &words {
                 assert!(w.len() <= MAX_WORD_LEN, "{w}");
                 // Every word holds whole characters.
-                assert!(decode_word(w).is_ok_and(|d| d.charset_errors == 0 && d.text.chars().all(|c| c == 'Ж')));
+                assert!(
+                    decode_word(w)
+                        .is_ok_and(|d| d.charset_errors == 0 && d.text.chars().all(|c| c == 'Ж'))
+                );
             }
         }
-        assert_eq!(encode_text("Re: Привет", Charset::Koi8R, WordEncoding::B).as_deref(), Ok("Re: =?KOI8-R?B?8NLJ18XU?="));
-        assert_eq!(encode_text("plain text", Charset::Utf8, WordEncoding::Q).as_deref(), Ok("plain text"));
-        assert_eq!(encode_text("café au lait", Charset::Iso8859_1, WordEncoding::Q).as_deref(), Ok("=?ISO-8859-1?Q?caf=E9?= au lait"));
+        assert_eq!(
+            encode_text("Re: Привет", Charset::Koi8R, WordEncoding::B).as_deref(),
+            Ok("Re: =?KOI8-R?B?8NLJ18XU?=")
+        );
+        assert_eq!(
+            encode_text("plain text", Charset::Utf8, WordEncoding::Q).as_deref(),
+            Ok("plain text")
+        );
+        assert_eq!(
+            encode_text("café au lait", Charset::Iso8859_1, WordEncoding::Q).as_deref(),
+            Ok("=?ISO-8859-1?Q?caf=E9?= au lait")
+        );
         assert!(encode_text("€", Charset::Iso8859_1, WordEncoding::Q).is_err());
     }
 
@@ -424,15 +537,26 @@ mod tests {
         let mut rng = XorShift::new(2047);
         for round in 0..2000 {
             let t = rng.text(0..120);
-            let charset = if round % 3 == 0 { Charset::Utf8 } else { Charset::ALL[rng.below(Charset::ALL.len())] };
-            let encoding = if round % 2 == 0 { WordEncoding::B } else { WordEncoding::Q };
+            let charset = if round % 3 == 0 {
+                Charset::Utf8
+            } else {
+                Charset::ALL[rng.below(Charset::ALL.len())]
+            };
+            let encoding = if round % 2 == 0 {
+                WordEncoding::B
+            } else {
+                WordEncoding::Q
+            };
             let Ok(encoded) = encode_text(&t, charset, encoding) else {
                 assert!(!charset.can_encode(&t));
                 continue;
             };
             let decoded = decode_text(&encoded);
             assert_eq!(decoded.text, t, "{charset} {encoded}");
-            assert_eq!((decoded.undecoded, decoded.over_long, decoded.charset_errors), (0, 0, 0));
+            assert_eq!(
+                (decoded.undecoded, decoded.over_long, decoded.charset_errors),
+                (0, 0, 0)
+            );
         }
     }
 }

@@ -41,8 +41,13 @@ pub struct EnvelopeAddress {
 
 impl EnvelopeAddress {
     fn mailbox(m: &Mailbox) -> Self {
-        let adl = (!m.route.is_empty())
-            .then(|| m.route.iter().map(|d| format!("@{d}")).collect::<Vec<_>>().join(","));
+        let adl = (!m.route.is_empty()).then(|| {
+            m.route
+                .iter()
+                .map(|d| format!("@{d}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        });
         EnvelopeAddress {
             name: m.display_name_raw.clone(),
             adl,
@@ -60,7 +65,11 @@ impl EnvelopeAddress {
 /// Build the envelope from a header section's fields.
 pub fn envelope(fields: &[HeaderField]) -> Envelope {
     let value = |name: &str| fields.iter().find(|f| f.is(name)).map(HeaderField::value);
-    let addresses = |name: &str| value(name).map(|v| flatten(&address::parse_address_list(&v).addresses)).unwrap_or_default();
+    let addresses = |name: &str| {
+        value(name)
+            .map(|v| flatten(&address::parse_address_list(&v).addresses))
+            .unwrap_or_default()
+    };
     let from = addresses("From");
     let mut sender = addresses("Sender");
     if sender.is_empty() {
@@ -90,7 +99,10 @@ fn flatten(list: &[Address]) -> Vec<EnvelopeAddress> {
         match a {
             Address::Mailbox(m) => out.push(EnvelopeAddress::mailbox(m)),
             Address::Group(g) => {
-                out.push(EnvelopeAddress { mailbox: Some(g.display_name_raw.clone()), ..Default::default() });
+                out.push(EnvelopeAddress {
+                    mailbox: Some(g.display_name_raw.clone()),
+                    ..Default::default()
+                });
                 out.extend(g.members.iter().map(EnvelopeAddress::mailbox));
                 out.push(EnvelopeAddress::default());
             }
@@ -120,7 +132,12 @@ mod tests {
     use crate::message;
 
     fn addr(name: Option<&str>, mailbox: &str, host: &str) -> EnvelopeAddress {
-        EnvelopeAddress { name: name.map(str::to_string), adl: None, mailbox: Some(mailbox.into()), host: Some(host.into()) }
+        EnvelopeAddress {
+            name: name.map(str::to_string),
+            adl: None,
+            mailbox: Some(mailbox.into()),
+            host: Some(host.into()),
+        }
     }
 
     #[test]
@@ -129,12 +146,28 @@ mod tests {
         let e = m.envelope();
         assert_eq!(e.date.as_deref(), Some("Fri, 21 Nov 1997 10:01:10 -0600"));
         assert_eq!(e.subject.as_deref(), Some("Re: Saying Hello"));
-        assert_eq!(e.from, vec![addr(Some("Mary Smith"), "mary", "example.net")]);
+        assert_eq!(
+            e.from,
+            vec![addr(Some("Mary Smith"), "mary", "example.net")]
+        );
         assert_eq!(e.sender, e.from);
-        assert_eq!(e.reply_to, vec![addr(Some("Mary Smith: Personal Account"), "smith", "home.example")]);
-        assert_eq!(e.to, vec![addr(Some("John Doe"), "jdoe", "machine.example")]);
+        assert_eq!(
+            e.reply_to,
+            vec![addr(
+                Some("Mary Smith: Personal Account"),
+                "smith",
+                "home.example"
+            )]
+        );
+        assert_eq!(
+            e.to,
+            vec![addr(Some("John Doe"), "jdoe", "machine.example")]
+        );
         assert!(e.cc.is_empty() && e.bcc.is_empty());
-        assert_eq!(e.in_reply_to.as_deref(), Some("<1234@local.machine.example>"));
+        assert_eq!(
+            e.in_reply_to.as_deref(),
+            Some("<1234@local.machine.example>")
+        );
         assert_eq!(e.message_id.as_deref(), Some("<3456@example.net>"));
     }
 
@@ -143,11 +176,28 @@ mod tests {
         let m = message::parse(include_bytes!("../tests/data/rfc5322_a1_3.eml"));
         let e = m.envelope();
         assert_eq!(e.to.len(), 5);
-        assert_eq!(e.to[0], EnvelopeAddress { mailbox: Some("A Group".into()), ..Default::default() });
+        assert_eq!(
+            e.to[0],
+            EnvelopeAddress {
+                mailbox: Some("A Group".into()),
+                ..Default::default()
+            }
+        );
         assert_eq!(e.to[1], addr(Some("Ed Jones"), "c", "a.test"));
         assert_eq!(e.to[4], EnvelopeAddress::default());
-        assert!(e.to[0].is_group_marker() && e.to[4].is_group_marker() && !e.to[1].is_group_marker());
-        assert_eq!(e.cc, vec![EnvelopeAddress { mailbox: Some("Undisclosed recipients".into()), ..Default::default() }, EnvelopeAddress::default()]);
+        assert!(
+            e.to[0].is_group_marker() && e.to[4].is_group_marker() && !e.to[1].is_group_marker()
+        );
+        assert_eq!(
+            e.cc,
+            vec![
+                EnvelopeAddress {
+                    mailbox: Some("Undisclosed recipients".into()),
+                    ..Default::default()
+                },
+                EnvelopeAddress::default()
+            ]
+        );
         let m = message::parse(b"From: =?utf-8?Q?J=C3=B6rg?= <j@x.test>\r\nTo: <@a.test,@b.test:u@c.test>\r\nSender:\r\n\r\n");
         let e = m.envelope();
         assert_eq!(e.from[0].name.as_deref(), Some("=?utf-8?Q?J=C3=B6rg?="));

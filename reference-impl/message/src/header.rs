@@ -130,21 +130,29 @@ pub fn is_field_name(name: &[u8]) -> bool {
 /// Split `bytes[start..]` into header fields up to the empty line. Offsets in the result are
 /// offsets into `bytes`.
 pub fn parse_header_section(bytes: &[u8], start: usize) -> HeaderSection {
-    let mut section = HeaderSection { range: start..bytes.len(), body_start: bytes.len(), ..Default::default() };
+    let mut section = HeaderSection {
+        range: start..bytes.len(),
+        body_start: bytes.len(),
+        ..Default::default()
+    };
     let mut pos = start.min(bytes.len());
     while pos < bytes.len() {
         let (content_end, next) = match bytes[pos..].iter().position(|&b| b == b'\n') {
             Some(i) => {
                 let lf = pos + i;
                 if lf == pos || bytes[lf - 1] != b'\r' {
-                    section.issues.push(HeaderIssue::BareLineFeed { offset: lf });
+                    section
+                        .issues
+                        .push(HeaderIssue::BareLineFeed { offset: lf });
                     (lf, lf + 1)
                 } else {
                     (lf - 1, lf + 1)
                 }
             }
             None => {
-                section.issues.push(HeaderIssue::UnterminatedLine { offset: bytes.len() });
+                section.issues.push(HeaderIssue::UnterminatedLine {
+                    offset: bytes.len(),
+                });
                 (bytes.len(), bytes.len())
             }
         };
@@ -159,20 +167,29 @@ pub fn parse_header_section(bytes: &[u8], start: usize) -> HeaderSection {
             match section.fields.last_mut() {
                 // Only a field that ended exactly at this line can continue here.
                 Some(field) if field.range.end == pos => {
-                    field.raw_value.extend_from_slice(&bytes[field.range.end - line_break_len(bytes, pos)..content_end]);
+                    field.raw_value.extend_from_slice(
+                        &bytes[field.range.end - line_break_len(bytes, pos)..content_end],
+                    );
                     field.range.end = next;
                 }
-                _ => section.issues.push(HeaderIssue::ContinuationWithoutField { range: pos..next }),
+                _ => section
+                    .issues
+                    .push(HeaderIssue::ContinuationWithoutField { range: pos..next }),
             }
         } else {
             match line.iter().position(|&b| b == b':') {
                 Some(colon) => {
                     let name = &line[..colon];
-                    let trimmed_len = name.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(0, |i| i + 1);
+                    let trimmed_len = name
+                        .iter()
+                        .rposition(|&b| b != b' ' && b != b'\t')
+                        .map_or(0, |i| i + 1);
                     let trimmed = &name[..trimmed_len];
                     if is_field_name(trimmed) {
                         if trimmed_len != name.len() {
-                            section.issues.push(HeaderIssue::SpaceBeforeColon { range: pos..next });
+                            section
+                                .issues
+                                .push(HeaderIssue::SpaceBeforeColon { range: pos..next });
                         }
                         section.fields.push(HeaderField {
                             name: String::from_utf8_lossy(trimmed).into_owned(),
@@ -180,10 +197,14 @@ pub fn parse_header_section(bytes: &[u8], start: usize) -> HeaderSection {
                             range: pos..next,
                         });
                     } else {
-                        section.issues.push(HeaderIssue::NotAField { range: pos..next });
+                        section
+                            .issues
+                            .push(HeaderIssue::NotAField { range: pos..next });
                     }
                 }
-                None => section.issues.push(HeaderIssue::NotAField { range: pos..next }),
+                None => section
+                    .issues
+                    .push(HeaderIssue::NotAField { range: pos..next }),
             }
         }
         pos = next;
@@ -265,7 +286,10 @@ mod tests {
         assert_eq!(h.fields[1].raw_value, b" hello\r\n  world");
         assert_eq!(h.fields[1].unfolded(), " hello  world");
         assert_eq!(h.fields[1].value(), "hello  world");
-        assert_eq!(&msg[h.fields[1].range.clone()], b"Subject: hello\r\n  world\r\n");
+        assert_eq!(
+            &msg[h.fields[1].range.clone()],
+            b"Subject: hello\r\n  world\r\n"
+        );
         assert_eq!(&msg[h.body_start..], b"body\r\n");
         assert_eq!(h.range, 0..h.body_start);
         assert!(h.has_separator && h.issues.is_empty());
@@ -276,7 +300,10 @@ mod tests {
     fn reports_what_is_not_a_field() {
         let msg = b" lead\r\nFrom : a@b.test\nnot a field\r\nX:\r\n";
         let h = parse_header_section(msg, 0);
-        assert_eq!(h.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["From", "X"]);
+        assert_eq!(
+            h.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+            ["From", "X"]
+        );
         assert_eq!(
             h.issues.as_slice(),
             [
@@ -289,7 +316,10 @@ mod tests {
         assert!(!h.has_separator);
         assert_eq!(h.body_start, msg.len());
         let h = parse_header_section(b"A: b", 0);
-        assert_eq!(h.issues.as_slice(), [HeaderIssue::UnterminatedLine { offset: 4 }]);
+        assert_eq!(
+            h.issues.as_slice(),
+            [HeaderIssue::UnterminatedLine { offset: 4 }]
+        );
         // A message that starts with the empty line has no fields, all body.
         let h = parse_header_section(b"\r\nbody", 0);
         assert!(h.fields.is_empty() && h.has_separator && h.body_start == 2);
@@ -305,9 +335,18 @@ mod tests {
         let h = parse_header_section(&out, 0);
         assert_eq!(h.fields[0].value(), value.trim_end());
         let mut out = Vec::new();
-        assert_eq!(write_field("X", &"a".repeat(1000), &mut out), Err(FieldError::LineTooLong("X".into())));
-        assert_eq!(write_field("Bad Name", "v", &mut out), Err(FieldError::InvalidName("Bad Name".into())));
-        assert_eq!(write_field("X", "a\r\nb", &mut out), Err(FieldError::LineBreakInValue));
+        assert_eq!(
+            write_field("X", &"a".repeat(1000), &mut out),
+            Err(FieldError::LineTooLong("X".into()))
+        );
+        assert_eq!(
+            write_field("Bad Name", "v", &mut out),
+            Err(FieldError::InvalidName("Bad Name".into()))
+        );
+        assert_eq!(
+            write_field("X", "a\r\nb", &mut out),
+            Err(FieldError::LineBreakInValue)
+        );
         let mut out = Vec::new();
         assert_eq!(write_field("X", "", &mut out), Ok(()));
         assert_eq!(out, b"X:\r\n");

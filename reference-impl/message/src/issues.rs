@@ -13,7 +13,10 @@ pub struct Issues<T> {
 
 impl<T> Default for Issues<T> {
     fn default() -> Self {
-        Issues { kept: Vec::new(), count: 0 }
+        Issues {
+            kept: Vec::new(),
+            count: 0,
+        }
     }
 }
 

@@ -52,6 +52,7 @@ pub mod issues;
 pub mod message;
 pub mod mime;
 pub mod msg_id;
+pub mod params;
 pub mod part;
 pub mod qp;
 pub mod syntax;

@@ -88,7 +88,8 @@ impl Message {
 
     /// Subject, RFC 2047 words decoded.
     pub fn subject(&self) -> Option<String> {
-        self.value("Subject").map(|s| encoded_word::decode_text(&s).text)
+        self.value("Subject")
+            .map(|s| encoded_word::decode_text(&s).text)
     }
 
     /// The Date field, if present and valid (obsolete forms accepted).
@@ -99,7 +100,9 @@ impl Message {
     /// An address field (From, To, Cc, Bcc, Reply-To, Sender, Resent-...), leniently parsed;
     /// empty if the field is absent.
     pub fn addresses(&self, name: &str) -> AddressList {
-        self.value(name).map(|v| address::parse_address_list(&v)).unwrap_or_default()
+        self.value(name)
+            .map(|v| address::parse_address_list(&v))
+            .unwrap_or_default()
     }
 
     /// The From mailboxes (lenient).
@@ -109,7 +112,8 @@ impl Message {
 
     /// Message-ID, if present and valid.
     pub fn message_id(&self) -> Option<MessageId> {
-        self.value("Message-ID").and_then(|v| msg_id::parse_msg_id(&v).ok())
+        self.value("Message-ID")
+            .and_then(|v| msg_id::parse_msg_id(&v).ok())
     }
 
     /// A part's body with its Content-Transfer-Encoding removed.
@@ -140,16 +144,34 @@ mod tests {
         let m = parse(A11);
         assert_eq!(m.raw(), A11);
         assert_eq!(m.subject().as_deref(), Some("Saying Hello"));
-        assert_eq!(m.from().iter().map(Mailbox::addr_spec).collect::<Vec<_>>(), ["jdoe@machine.example"]);
-        assert_eq!(m.date().map(|d| d.to_string()).as_deref(), Some("Fri, 21 Nov 1997 09:55:06 -0600"));
-        assert_eq!(m.message_id().map(|i| i.to_string()).as_deref(), Some("<1234@local.machine.example>"));
-        assert_eq!(m.body_bytes(), b"This is a message just to say hello.\r\nSo, \"Hello\".\r\n");
+        assert_eq!(
+            m.from().iter().map(Mailbox::addr_spec).collect::<Vec<_>>(),
+            ["jdoe@machine.example"]
+        );
+        assert_eq!(
+            m.date().map(|d| d.to_string()).as_deref(),
+            Some("Fri, 21 Nov 1997 09:55:06 -0600")
+        );
+        assert_eq!(
+            m.message_id().map(|i| i.to_string()).as_deref(),
+            Some("<1234@local.machine.example>")
+        );
+        assert_eq!(
+            m.body_bytes(),
+            b"This is a message just to say hello.\r\nSo, \"Hello\".\r\n"
+        );
         assert_eq!([m.header_bytes(), m.body_bytes()].concat(), A11);
         assert_eq!(m.fields().len(), 5);
         assert_eq!(m.root().lines, 2);
         let root = m.root();
-        assert_eq!(m.text(root).as_deref(), Some("This is a message just to say hello.\r\nSo, \"Hello\".\r\n"));
-        assert_eq!(m.section(&[1]).map(|p| p.body.clone()), Some(root.body.clone()));
+        assert_eq!(
+            m.text(root).as_deref(),
+            Some("This is a message just to say hello.\r\nSo, \"Hello\".\r\n")
+        );
+        assert_eq!(
+            m.section(&[1]).map(|p| p.body.clone()),
+            Some(root.body.clone())
+        );
     }
 
     #[test]

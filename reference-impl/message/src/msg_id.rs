@@ -113,7 +113,11 @@ fn read_msg_id(tokens: &[Token], pos: &mut usize) -> Result<(MessageId, bool), M
 
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let left = if syntax::is_dot_atom_text(&self.left) { self.left.clone() } else { syntax::quote(&self.left) };
+        let left = if syntax::is_dot_atom_text(&self.left) {
+            self.left.clone()
+        } else {
+            syntax::quote(&self.left)
+        };
         write!(f, "<{left}@{}>", self.right)
     }
 }
@@ -123,14 +127,26 @@ mod tests {
     use super::*;
 
     fn id(left: &str, right: &str) -> MessageId {
-        MessageId { left: left.into(), right: right.into() }
+        MessageId {
+            left: left.into(),
+            right: right.into(),
+        }
     }
 
     #[test]
     fn appendix_a_ids() {
-        assert_eq!(parse_msg_id("<1234@local.machine.example>"), Ok(id("1234", "local.machine.example")));
-        assert_eq!(parse_msg_id("              <testabcd.1234@silly.test>"), Ok(id("testabcd.1234", "silly.test")));
-        assert_eq!(parse_msg_id("<5678.21-Nov-1997@example.com>"), Ok(id("5678.21-Nov-1997", "example.com")));
+        assert_eq!(
+            parse_msg_id("<1234@local.machine.example>"),
+            Ok(id("1234", "local.machine.example"))
+        );
+        assert_eq!(
+            parse_msg_id("              <testabcd.1234@silly.test>"),
+            Ok(id("testabcd.1234", "silly.test"))
+        );
+        assert_eq!(
+            parse_msg_id("<5678.21-Nov-1997@example.com>"),
+            Ok(id("5678.21-Nov-1997", "example.com"))
+        );
         let refs = parse_msg_id_list("<1234@local.machine.example> <3456@example.net>");
         assert_eq!(refs.map(|l| (l.ids.len(), l.obsolete)), Ok((2, false)));
         // A.6.3: obsolete white space and comments inside the id.
@@ -141,10 +157,19 @@ mod tests {
     #[test]
     fn obsolete_lists_and_errors() {
         let l = parse_msg_id_list("Your message of <a@b.test> and \"x\" <c@[127.0.0.1]>");
-        assert_eq!(l, Ok(MsgIdList { ids: vec![id("a", "b.test"), id("c", "[127.0.0.1]")], obsolete: true }));
+        assert_eq!(
+            l,
+            Ok(MsgIdList {
+                ids: vec![id("a", "b.test"), id("c", "[127.0.0.1]")],
+                obsolete: true
+            })
+        );
         assert_eq!(parse_msg_id("a@b.test"), Err(MsgIdError::ExpectedOpen));
         assert_eq!(parse_msg_id("<a@b.test"), Err(MsgIdError::ExpectedClose));
-        assert_eq!(parse_msg_id("<a@b.test> <c@d.test>"), Err(MsgIdError::NotOne));
+        assert_eq!(
+            parse_msg_id("<a@b.test> <c@d.test>"),
+            Err(MsgIdError::NotOne)
+        );
         assert_eq!(parse_msg_id(""), Err(MsgIdError::Empty));
         assert!(matches!(parse_msg_id("<ab.test>"), Err(MsgIdError::Id(_))));
         assert_eq!(parse_msg_id_list("just words"), Err(MsgIdError::Empty));
@@ -152,7 +177,11 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for m in [id("1234", "local.machine.example"), id("a b", "x.test"), id("z", "[127.0.0.1]")] {
+        for m in [
+            id("1234", "local.machine.example"),
+            id("a b", "x.test"),
+            id("z", "[127.0.0.1]"),
+        ] {
             assert_eq!(parse_msg_id(&m.to_string()), Ok(m.clone()));
         }
     }

@@ -96,7 +96,9 @@ pub enum PartIssue {
     /// No close-delimiter: the last part runs to the end of the body.
     MissingCloseDelimiter,
     /// Text after the boundary on a delimiter line (other than transport padding).
-    DelimiterTrailingText { offset: usize },
+    DelimiterTrailingText {
+        offset: usize,
+    },
     /// An entity with neither header fields nor the empty line: taken as all body.
     MissingSeparator,
     /// message/rfc822 in base64 or quoted-printable (RFC 2046 §5.2.1 forbids it): not parsed.
@@ -135,26 +137,33 @@ fn build(bytes: &[u8], range: Range<usize>, digest: bool, depth: usize, ctx: &mu
     }
     let fields = section.fields;
     let field = |name: &str| fields.iter().find(|f| f.is(name)).map(HeaderField::value);
-    let (content_type, content_type_explicit) = match field("Content-Type").map(|v| mime::parse_content_type(&v)) {
-        Some(Ok(ct)) => {
-            for e in &ct.params.errors {
-                issues.push(PartIssue::BadParameter(e.clone()));
+    let (content_type, content_type_explicit) =
+        match field("Content-Type").map(|v| mime::parse_content_type(&v)) {
+            Some(Ok(ct)) => {
+                for e in &ct.params.errors {
+                    issues.push(PartIssue::BadParameter(e.clone()));
+                }
+                (ct, true)
             }
-            (ct, true)
-        }
-        other => {
-            if let Some(Err(e)) = other {
-                issues.push(PartIssue::BadContentType(e));
+            other => {
+                if let Some(Err(e)) = other {
+                    issues.push(PartIssue::BadContentType(e));
+                }
+                let default = if digest {
+                    ContentType::default_digest_part()
+                } else {
+                    ContentType::default_text()
+                };
+                (default, false)
             }
-            let default = if digest { ContentType::default_digest_part() } else { ContentType::default_text() };
-            (default, false)
-        }
-    };
-    let encoding = field("Content-Transfer-Encoding").map_or(TransferEncoding::SevenBit, |v| TransferEncoding::parse(&v));
+        };
+    let encoding = field("Content-Transfer-Encoding")
+        .map_or(TransferEncoding::SevenBit, |v| TransferEncoding::parse(&v));
     if let TransferEncoding::Other(name) = &encoding {
         issues.push(PartIssue::UnknownEncoding(name.clone()));
     }
-    let disposition = field("Content-Disposition").and_then(|v| mime::parse_content_disposition(&v).ok());
+    let disposition =
+        field("Content-Disposition").and_then(|v| mime::parse_content_disposition(&v).ok());
     for e in disposition.iter().flat_map(|d| &d.params.errors) {
         issues.push(PartIssue::BadParameter(e.clone()));
     }
@@ -168,7 +177,9 @@ fn build(bytes: &[u8], range: Range<usize>, digest: bool, depth: usize, ctx: &mu
         body: body.clone(),
         id: field("Content-ID"),
         description: field("Content-Description"),
-        language: field("Content-Language").map(|v| mime::parse_content_language(&v)).unwrap_or_default(),
+        language: field("Content-Language")
+            .map(|v| mime::parse_content_language(&v))
+            .unwrap_or_default(),
         location: field("Content-Location"),
         md5: field("Content-MD5"),
         fields: Vec::new(),
@@ -194,7 +205,15 @@ fn build(bytes: &[u8], range: Range<usize>, digest: bool, depth: usize, ctx: &mu
                 }
                 if !boundary.is_empty() {
                     let digest = part.content_type.subtype == "digest";
-                    part.kind = PartKind::Multipart(split(bytes, body, boundary, digest, depth, ctx, &mut part.issues));
+                    part.kind = PartKind::Multipart(split(
+                        bytes,
+                        body,
+                        boundary,
+                        digest,
+                        depth,
+                        ctx,
+                        &mut part.issues,
+                    ));
                 }
             }
         }
@@ -234,7 +253,10 @@ fn split(
     let mut part_start: Option<usize> = None;
     let mut line_start = body.start;
     while line_start < body.end {
-        let line_end = bytes[line_start..body.end].iter().position(|&b| b == b'\n').map_or(body.end, |i| line_start + i + 1);
+        let line_end = bytes[line_start..body.end]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(body.end, |i| line_start + i + 1);
         let line = &bytes[line_start..line_end];
         if line.starts_with(&dash) {
             // The CRLF (or LF) before the delimiter belongs to it.
@@ -248,8 +270,13 @@ fn split(
             let after = &line[dash.len()..];
             let is_close = after.starts_with(b"--");
             let padding = if is_close { &after[2..] } else { after };
-            if !padding.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
-                issues.push(PartIssue::DelimiterTrailingText { offset: line_start + dash.len() });
+            if !padding
+                .iter()
+                .all(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            {
+                issues.push(PartIssue::DelimiterTrailingText {
+                    offset: line_start + dash.len(),
+                });
             }
             match part_start {
                 None => preamble = body.start..delimiter_start,
@@ -279,8 +306,17 @@ fn split(
         None if ranges.is_empty() && !closed => issues.push(PartIssue::NoDelimiter),
         None => {}
     }
-    let parts = ranges.into_iter().map(|r| build(bytes, r, digest, depth + 1, ctx)).collect();
-    Multipart { boundary, parts, preamble, epilogue, closed }
+    let parts = ranges
+        .into_iter()
+        .map(|r| build(bytes, r, digest, depth + 1, ctx))
+        .collect();
+    Multipart {
+        boundary,
+        parts,
+        preamble,
+        epilogue,
+        closed,
+    }
 }
 
 impl Part {
@@ -312,14 +348,18 @@ impl Part {
 
     /// Content-Description with RFC 2047 words decoded.
     pub fn description_decoded(&self) -> Option<String> {
-        self.description.as_deref().map(|d| encoded_word::decode_text(d).text)
+        self.description
+            .as_deref()
+            .map(|d| encoded_word::decode_text(d).text)
     }
 
     /// IMAP part numbering (RFC 3501 §6.4.5) from this entity, which is a message: `[]` is
     /// the entity itself; `[n]` is the n-th part of a multipart body, or `[1]` the body of a
     /// single-part message; a message/rfc822 part continues into its encapsulated message.
     pub fn section(&self, path: &[u32]) -> Option<&Part> {
-        let Some((&n, rest)) = path.split_first() else { return Some(self) };
+        let Some((&n, rest)) = path.split_first() else {
+            return Some(self);
+        };
         let part = match &self.kind {
             PartKind::Multipart(m) => m.parts.get(usize::try_from(n).ok()?.checked_sub(1)?)?,
             _ if n == 1 => self,
@@ -329,9 +369,14 @@ impl Part {
     }
 
     fn descend(&self, path: &[u32]) -> Option<&Part> {
-        let Some((&n, rest)) = path.split_first() else { return Some(self) };
+        let Some((&n, rest)) = path.split_first() else {
+            return Some(self);
+        };
         match &self.kind {
-            PartKind::Multipart(m) => m.parts.get(usize::try_from(n).ok()?.checked_sub(1)?)?.descend(rest),
+            PartKind::Multipart(m) => m
+                .parts
+                .get(usize::try_from(n).ok()?.checked_sub(1)?)?
+                .descend(rest),
             PartKind::Message(inner) => inner.section(path),
             PartKind::Leaf => None,
         }
@@ -373,24 +418,43 @@ mod tests {
     fn rfc2046_simple_boundary_example() {
         let root = parse_entity(RFC2046, 0..RFC2046.len());
         assert!(root.issues.is_empty(), "{:?}", root.issues);
-        let PartKind::Multipart(m) = &root.kind else { panic!("{:?}", root.kind) };
+        let PartKind::Multipart(m) = &root.kind else {
+            panic!("{:?}", root.kind)
+        };
         assert!(m.closed);
         assert_eq!(m.boundary, "simple boundary");
         assert!(text(RFC2046, &m.preamble).starts_with("This is the preamble."));
         assert!(text(RFC2046, &m.preamble).ends_with("non-MIME conformant readers.\r\n"));
-        assert_eq!(text(RFC2046, &m.epilogue), "\r\nThis is the epilogue.  It is also to be ignored.\r\n");
-        let [first, second] = &m.parts[..] else { panic!("{} parts", m.parts.len()) };
+        assert_eq!(
+            text(RFC2046, &m.epilogue),
+            "\r\nThis is the epilogue.  It is also to be ignored.\r\n"
+        );
+        let [first, second] = &m.parts[..] else {
+            panic!("{} parts", m.parts.len())
+        };
         // The implicitly typed part: no fields, text/plain us-ascii by default, no final CRLF.
         assert!(!first.content_type_explicit && first.content_type.is("text", "plain"));
         assert_eq!(first.content_type.param("charset"), Some("us-ascii"));
         assert_eq!(text(RFC2046, &first.header), "\r\n");
-        assert_eq!(text(RFC2046, &first.body), "This is implicitly typed plain US-ASCII text.\r\nIt does NOT end with a linebreak.");
+        assert_eq!(
+            text(RFC2046, &first.body),
+            "This is implicitly typed plain US-ASCII text.\r\nIt does NOT end with a linebreak."
+        );
         assert_eq!((first.line_breaks, first.lines), (1, 2));
         assert!(second.content_type_explicit);
-        assert_eq!(text(RFC2046, &second.header), "Content-type: text/plain; charset=us-ascii\r\n\r\n");
-        assert_eq!(text(RFC2046, &second.body), "This is explicitly typed plain US-ASCII text.\r\nIt DOES end with a linebreak.\r\n");
+        assert_eq!(
+            text(RFC2046, &second.header),
+            "Content-type: text/plain; charset=us-ascii\r\n\r\n"
+        );
+        assert_eq!(
+            text(RFC2046, &second.body),
+            "This is explicitly typed plain US-ASCII text.\r\nIt DOES end with a linebreak.\r\n"
+        );
         assert_eq!(second.size(), second.body.len());
-        assert_eq!(root.section(&[2]).map(|p| p.body.clone()), Some(second.body.clone()));
+        assert_eq!(
+            root.section(&[2]).map(|p| p.body.clone()),
+            Some(second.body.clone())
+        );
         assert_eq!(root.section(&[3]), None);
         assert_eq!(root.section(&[0]), None);
     }
@@ -399,23 +463,45 @@ mod tests {
     fn rfc2049_complex_example() {
         let root = parse_entity(RFC2049, 0..RFC2049.len());
         assert_eq!(root.children().len(), 5);
-        let parallel = root.section(&[3]).map(|p| (p.content_type.subtype.clone(), p.children().len()));
+        let parallel = root
+            .section(&[3])
+            .map(|p| (p.content_type.subtype.clone(), p.children().len()));
         assert_eq!(parallel, Some(("parallel".to_string(), 2)));
         let jpeg = root.section(&[3, 2]);
-        assert_eq!(jpeg.map(|p| (p.content_type.to_string(), p.encoding.clone())), Some(("image/jpeg".to_string(), TransferEncoding::Base64)));
-        assert_eq!(jpeg.map(|p| text(RFC2049, &p.body)).as_deref(), Some("  ... base64-encoded image data goes here ...\r\n"));
-        assert!(root.section(&[4]).is_some_and(|p| p.content_type.is("text", "enriched")));
+        assert_eq!(
+            jpeg.map(|p| (p.content_type.to_string(), p.encoding.clone())),
+            Some(("image/jpeg".to_string(), TransferEncoding::Base64))
+        );
+        assert_eq!(
+            jpeg.map(|p| text(RFC2049, &p.body)).as_deref(),
+            Some("  ... base64-encoded image data goes here ...\r\n")
+        );
+        assert!(
+            root.section(&[4])
+                .is_some_and(|p| p.content_type.is("text", "enriched"))
+        );
         // message/rfc822: 5 is the part, 5.1 the body of the single-part encapsulated message.
         let msg = root.section(&[5]).and_then(Part::message);
-        assert!(msg.is_some_and(|m| m.field("Subject").is_some() && m.encoding == TransferEncoding::QuotedPrintable));
+        assert!(msg.is_some_and(
+            |m| m.field("Subject").is_some() && m.encoding == TransferEncoding::QuotedPrintable
+        ));
         let inner = root.section(&[5, 1]);
-        assert_eq!(inner.map(|p| text(RFC2049, &p.body)).as_deref(), Some("  ... Additional text in ISO-8859-1 goes here ...\r\n"));
+        assert_eq!(
+            inner.map(|p| text(RFC2049, &p.body)).as_deref(),
+            Some("  ... Additional text in ISO-8859-1 goes here ...\r\n")
+        );
         assert_eq!(root.section(&[5, 2]), None);
         assert_eq!(root.section(&[1, 1]), None);
         let mut paths = Vec::new();
         root.walk(&mut |path, part| paths.push((path.to_vec(), part.content_type.subtype.clone())));
         let subtypes: Vec<&str> = paths.iter().map(|(_, s)| s.as_str()).collect();
-        assert_eq!(subtypes, ["mixed", "plain", "plain", "parallel", "basic", "jpeg", "enriched", "rfc822", "plain"]);
+        assert_eq!(
+            subtypes,
+            [
+                "mixed", "plain", "plain", "parallel", "basic", "jpeg", "enriched", "rfc822",
+                "plain"
+            ]
+        );
         assert_eq!(paths[5].0, vec![3, 2]);
     }
 
@@ -425,8 +511,14 @@ mod tests {
         let root = parse_entity(msg, 0..msg.len());
         let first = root.section(&[1]);
         assert!(first.is_some_and(|p| p.content_type.is("message", "rfc822") && !p.content_type_explicit));
-        assert_eq!(root.section(&[1, 1]).map(|p| text(msg, &p.body)).as_deref(), Some("body one"));
-        assert!(root.section(&[2]).is_some_and(|p| p.content_type.is("text", "plain")));
+        assert_eq!(
+            root.section(&[1, 1]).map(|p| text(msg, &p.body)).as_deref(),
+            Some("body one")
+        );
+        assert!(
+            root.section(&[2])
+                .is_some_and(|p| p.content_type.is("text", "plain"))
+        );
     }
 
     #[test]
@@ -437,30 +529,52 @@ mod tests {
         assert!(root.children().is_empty());
         let msg = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b junk\r\n\r\nx\r\n--b\r\nno header line\r\n";
         let root = parse_entity(msg, 0..msg.len());
-        assert_eq!(root.issues.as_slice(), [PartIssue::DelimiterTrailingText { offset: 48 }, PartIssue::MissingCloseDelimiter]);
+        assert_eq!(
+            root.issues.as_slice(),
+            [
+                PartIssue::DelimiterTrailingText { offset: 48 },
+                PartIssue::MissingCloseDelimiter
+            ]
+        );
         assert_eq!(root.children().len(), 2);
         let second = &root.children()[1];
         assert_eq!(second.issues.as_slice(), [PartIssue::MissingSeparator]);
         assert_eq!(text(msg, &second.body), "no header line\r\n");
         let msg = b"Content-Type: multipart/mixed\r\n\r\n--b\r\n";
-        assert_eq!(parse_entity(msg, 0..msg.len()).issues.as_slice(), [PartIssue::MissingBoundary]);
-        let msg = b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n";
-        assert_eq!(parse_entity(msg, 0..msg.len()).issues.as_slice(), [PartIssue::EncodedMessage]);
+        assert_eq!(
+            parse_entity(msg, 0..msg.len()).issues.as_slice(),
+            [PartIssue::MissingBoundary]
+        );
+        let msg =
+            b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n";
+        assert_eq!(
+            parse_entity(msg, 0..msg.len()).issues.as_slice(),
+            [PartIssue::EncodedMessage]
+        );
         let msg = b"Content-Type: text/\r\n\r\nx";
         let root = parse_entity(msg, 0..msg.len());
-        assert!(matches!(root.issues.as_slice(), [PartIssue::BadContentType(_)]));
+        assert!(matches!(
+            root.issues.as_slice(),
+            [PartIssue::BadContentType(_)]
+        ));
         assert!(root.content_type.is("text", "plain"));
         // Bare LF line ends are accepted.
         let msg = b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b--\n";
         let root = parse_entity(msg, 0..msg.len());
-        assert_eq!(root.section(&[1]).map(|p| text(msg, &p.body)).as_deref(), Some("one"));
+        assert_eq!(
+            root.section(&[1]).map(|p| text(msg, &p.body)).as_deref(),
+            Some("one")
+        );
     }
 
     #[test]
     fn nesting_is_bounded() {
         let mut msg = Vec::new();
         for i in 0..100 {
-            msg.extend_from_slice(format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n").as_bytes());
+            msg.extend_from_slice(
+                format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n")
+                    .as_bytes(),
+            );
         }
         let root = parse_entity(&msg, 0..msg.len());
         let mut depth = 0;
@@ -471,7 +585,11 @@ mod tests {
         });
         assert_eq!(depth, MAX_DEPTH);
         assert!(limited);
-        let many = [b"Content-Type: multipart/mixed; boundary=b\r\n\r\n".as_slice(), &b"--b\r\n".repeat(MAX_PARTS + 50)].concat();
+        let many = [
+            b"Content-Type: multipart/mixed; boundary=b\r\n\r\n".as_slice(),
+            &b"--b\r\n".repeat(MAX_PARTS + 50),
+        ]
+        .concat();
         let root = parse_entity(&many, 0..many.len());
         assert!(root.children().len() < MAX_PARTS);
         assert!(root.issues.iter().any(|i| *i == PartIssue::LimitReached));

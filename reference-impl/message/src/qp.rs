@@ -93,7 +93,7 @@ fn encode_line(line: &[u8], out: &mut String) {
         let len = if literal { 1 } else { 3 };
         // A segment that ends in a soft break has room for 75 characters and the `=`; the
         // last segment of the line may use all 76.
-        let fits = width + len <= MAX_LINE_LEN - 1 || (last && width + len <= MAX_LINE_LEN);
+        let fits = width + len < MAX_LINE_LEN || (last && width + len <= MAX_LINE_LEN);
         if !fits {
             out.push_str("=\r\n");
             width = 0;
@@ -122,21 +122,31 @@ fn hex_value(byte: u8) -> Option<(u8, bool)> {
 /// a soft line break (`=` at the end of a line, possibly followed by transport padding) is
 /// removed.
 pub fn decode(input: &[u8]) -> QpDecoded {
-    let mut result = QpDecoded { data: Vec::with_capacity(input.len()), ..Default::default() };
+    let mut result = QpDecoded {
+        data: Vec::with_capacity(input.len()),
+        ..Default::default()
+    };
     let mut start = 0usize;
     let mut line_no = 1usize;
     while start < input.len() {
         let (content_end, next) = match input[start..].iter().position(|&b| b == b'\n') {
             Some(lf) => {
                 let lf = start + lf;
-                let end = if lf > start && input[lf - 1] == b'\r' { lf - 1 } else { lf };
+                let end = if lf > start && input[lf - 1] == b'\r' {
+                    lf - 1
+                } else {
+                    lf
+                };
                 (end, lf + 1)
             }
             None => (input.len(), input.len()),
         };
         let line_end_bytes = &input[content_end..next];
         if content_end - start > MAX_LINE_LEN {
-            result.issues.push(QpIssue::LineTooLong { line: line_no, len: content_end - start });
+            result.issues.push(QpIssue::LineTooLong {
+                line: line_no,
+                len: content_end - start,
+            });
         }
         let soft = decode_line(input, start, content_end, &mut result);
         if !soft {
@@ -202,7 +212,10 @@ mod tests {
     fn rfc2045_soft_break_example_decodes() {
         let encoded = b"Now's the time =\r\nfor all folk to come=\r\n to the aid of their country.";
         let d = decode(encoded);
-        assert_eq!(d.data, b"Now's the time for all folk to come to the aid of their country.".to_vec());
+        assert_eq!(
+            d.data,
+            b"Now's the time for all folk to come to the aid of their country.".to_vec()
+        );
         assert!(d.issues.is_empty());
     }
 
@@ -226,10 +239,16 @@ mod tests {
         }
         assert_eq!(enc.split("\r\n").next().map(str::len), Some(76));
         // Exactly 76 characters fit on one line without a soft break.
-        assert_eq!(encode("y".repeat(76).as_bytes(), QpMode::Text), "y".repeat(76));
+        assert_eq!(
+            encode("y".repeat(76).as_bytes(), QpMode::Text),
+            "y".repeat(76)
+        );
         // An escape is never split across a soft break.
         let enc = encode(&[0xFFu8; 40], QpMode::Text);
-        assert!(enc.split("\r\n").all(|l| l.len() <= 76 && !l.trim_end_matches('=').ends_with("=F")));
+        assert!(
+            enc.split("\r\n")
+                .all(|l| l.len() <= 76 && !l.trim_end_matches('=').ends_with("=F"))
+        );
         assert_eq!(decode(enc.as_bytes()).data, vec![0xFFu8; 40]);
     }
 
@@ -240,7 +259,13 @@ mod tests {
         assert_eq!(d.issues.as_slice(), [QpIssue::LowercaseHex { offset: 1 }]);
         let d = decode(b"a=\xff=G1");
         assert_eq!(d.data, b"a=\xff=G1");
-        assert_eq!(d.issues.as_slice(), [QpIssue::BadEscape { offset: 1 }, QpIssue::BadEscape { offset: 3 }]);
+        assert_eq!(
+            d.issues.as_slice(),
+            [
+                QpIssue::BadEscape { offset: 1 },
+                QpIssue::BadEscape { offset: 3 }
+            ]
+        );
         // Note 3: "=" as the last character of the object is kept.
         let d = decode(b"abc=");
         assert_eq!(d.data, b"abc=");
@@ -251,9 +276,15 @@ mod tests {
         assert!(d.issues.is_empty());
         let d = decode(b"a\x01b");
         assert_eq!(d.data, b"a\x01b");
-        assert_eq!(d.issues.as_slice(), [QpIssue::IllegalByte { offset: 1, byte: 1 }]);
+        assert_eq!(
+            d.issues.as_slice(),
+            [QpIssue::IllegalByte { offset: 1, byte: 1 }]
+        );
         let d = decode("z".repeat(80).as_bytes());
-        assert_eq!(d.issues.as_slice(), [QpIssue::LineTooLong { line: 1, len: 80 }]);
+        assert_eq!(
+            d.issues.as_slice(),
+            [QpIssue::LineTooLong { line: 1, len: 80 }]
+        );
         // A bare LF is a line break and is kept.
         assert_eq!(decode(b"a=\nb\nc").data, b"ab\nc");
     }
@@ -269,7 +300,10 @@ mod tests {
             };
             for mode in [QpMode::Text, QpMode::Binary] {
                 let enc = encode(&data, mode);
-                assert!(enc.split("\r\n").all(|l| l.len() <= MAX_LINE_LEN && !l.ends_with([' ', '\t'])));
+                assert!(
+                    enc.split("\r\n")
+                        .all(|l| l.len() <= MAX_LINE_LEN && !l.ends_with([' ', '\t']))
+                );
                 let dec = decode(enc.as_bytes());
                 assert_eq!(dec.data, data, "{mode:?} {enc:?}");
                 assert!(dec.issues.is_empty(), "{:?}", dec.issues);

@@ -31,7 +31,9 @@ pub fn is_atext(c: char) -> bool {
 
 /// RFC 5322 §3.2.3 `dot-atom-text`: `1*atext *("." 1*atext)`.
 pub fn is_dot_atom_text(s: &str) -> bool {
-    !s.is_empty() && s.split('.').all(|part| !part.is_empty() && part.chars().all(is_atext))
+    !s.is_empty()
+        && s.split('.')
+            .all(|part| !part.is_empty() && part.chars().all(is_atext))
 }
 
 /// Render `s` as a quoted string (§3.2.4), escaping `"` and `\`.
@@ -63,7 +65,11 @@ pub struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     pub fn new(s: &'a str) -> Self {
-        Cursor { s, pos: 0, comments: Vec::new() }
+        Cursor {
+            s,
+            pos: 0,
+            comments: Vec::new(),
+        }
     }
 
     /// What is left to read.
@@ -118,6 +124,9 @@ impl<'a> Cursor<'a> {
         let mut out = String::new();
         let mut depth = 0usize;
         let mut chars = self.rest().char_indices();
+        if self.peek() != Some('(') {
+            return Err(SyntaxError::UnterminatedComment);
+        }
         while let Some((i, c)) = chars.next() {
             match c {
                 '(' => {
@@ -127,7 +136,7 @@ impl<'a> Cursor<'a> {
                     depth += 1;
                 }
                 ')' => {
-                    depth -= 1;
+                    depth = depth.saturating_sub(1);
                     if depth == 0 {
                         self.pos += i + 1;
                         return Ok(out);
@@ -244,7 +253,10 @@ pub fn tokenize(value: &str) -> Result<Tokens, SyntaxError> {
         };
         tokens.push(Token { kind, cfws_before });
     }
-    Ok(Tokens { tokens, comments: cursor.comments })
+    Ok(Tokens {
+        tokens,
+        comments: cursor.comments,
+    })
 }
 
 #[cfg(test)]
@@ -278,9 +290,18 @@ mod tests {
     #[test]
     fn quoted_strings_and_literals() {
         let t = tokenize(r#""Giant; \"Big\" Box" [ 127.0.0.1 ]"#).unwrap_or_default();
-        assert_eq!(t.tokens[0].kind, TokenKind::Quoted(r#"Giant; "Big" Box"#.into()));
-        assert_eq!(t.tokens[1].kind, TokenKind::DomainLiteral("[127.0.0.1]".into()));
-        assert_eq!(tokenize("\"abc"), Err(SyntaxError::UnterminatedQuotedString));
+        assert_eq!(
+            t.tokens[0].kind,
+            TokenKind::Quoted(r#"Giant; "Big" Box"#.into())
+        );
+        assert_eq!(
+            t.tokens[1].kind,
+            TokenKind::DomainLiteral("[127.0.0.1]".into())
+        );
+        assert_eq!(
+            tokenize("\"abc"),
+            Err(SyntaxError::UnterminatedQuotedString)
+        );
         assert_eq!(tokenize("(a(b)"), Err(SyntaxError::UnterminatedComment));
         assert_eq!(tokenize("[a"), Err(SyntaxError::UnterminatedDomainLiteral));
         assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);

@@ -20,7 +20,11 @@ impl XorShift {
 
     /// A number in `0..n` (`0` when `n` is 0).
     pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next_u64() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next_u64() % n as u64) as usize
+        }
     }
 
     pub fn len_in(&mut self, range: Range<usize>) -> usize {
@@ -36,14 +40,16 @@ impl XorShift {
     /// Random bytes drawn from `alphabet`.
     pub fn bytes_from(&mut self, len: Range<usize>, alphabet: &[u8]) -> Vec<u8> {
         let n = self.len_in(len);
-        (0..n).map(|_| alphabet[self.below(alphabet.len())]).collect()
+        (0..n)
+            .map(|_| alphabet[self.below(alphabet.len())])
+            .collect()
     }
 
     /// A random string mixing ASCII, Latin, Cyrillic, symbols and astral characters.
     pub fn text(&mut self, len: Range<usize>) -> String {
         const POOL: &[char] = &[
-            'a', 'Z', '0', ' ', ' ', '\t', '=', '?', '_', '"', '(', ')', ',', ';', ':', '<', '@', '.', '\\',
-            'é', 'ß', 'ÿ', '€', 'Ж', 'я', 'Ё', '№', '─', '“', '😀', '中', 'Š',
+            'a', 'Z', '0', ' ', ' ', '\t', '=', '?', '_', '"', '(', ')', ',', ';', ':', '<', '@',
+            '.', '\\', 'é', 'ß', 'ÿ', '€', 'Ж', 'я', 'Ё', '№', '─', '“', '😀', '中', 'Š',
         ];
         let n = self.len_in(len);
         (0..n).map(|_| POOL[self.below(POOL.len())]).collect()

@@ -44,33 +44,68 @@ pub struct Violation {
 pub enum ViolationKind {
     /// `count` lines longer than `limit` characters (CRLF not counted); the first is line
     /// `first_line` (1-based), the longest has `longest` characters.
-    LongLines { limit: usize, count: usize, first_line: usize, longest: usize },
+    LongLines {
+        limit: usize,
+        count: usize,
+        first_line: usize,
+        longest: usize,
+    },
     /// CR not followed by LF.
-    BareCr { count: usize, first_offset: usize },
+    BareCr {
+        count: usize,
+        first_offset: usize,
+    },
     /// LF not preceded by CR.
-    BareLf { count: usize, first_offset: usize },
+    BareLf {
+        count: usize,
+        first_offset: usize,
+    },
     /// NUL octets.
-    Nul { count: usize, first_offset: usize },
+    Nul {
+        count: usize,
+        first_offset: usize,
+    },
     /// Octets above 127 where only US-ASCII is allowed.
-    EightBit { count: usize, first_offset: usize },
+    EightBit {
+        count: usize,
+        first_offset: usize,
+    },
     /// A field whose name or body has octets above 127 (allowed only under RFC 6532).
-    NonAsciiField { field: String },
+    NonAsciiField {
+        field: String,
+    },
     MissingField(&'static str),
     /// A field that may appear at most once appears `count` times.
-    RepeatedField { field: &'static str, count: usize },
+    RepeatedField {
+        field: &'static str,
+        count: usize,
+    },
     /// A field whose body does not match its grammar.
-    InvalidField { field: String, reason: String },
+    InvalidField {
+        field: String,
+        reason: String,
+    },
     /// Obsolete syntax (RFC 5322 §4): accepted, but MUST NOT be generated.
-    ObsoleteSyntax { field: String },
+    ObsoleteSyntax {
+        field: String,
+    },
     /// From has more than one mailbox and there is no Sender.
     SenderRequired,
     /// To or Cc without any address.
-    EmptyAddressList { field: String },
+    EmptyAddressList {
+        field: String,
+    },
     Part(PartIssue),
     /// A multipart or message entity in an encoding other than 7bit, 8bit or binary.
     CompositeEncoding(String),
-    Base64 { first: Base64Issue, count: usize },
-    QuotedPrintable { first: QpIssue, count: usize },
+    Base64 {
+        first: Base64Issue,
+        count: usize,
+    },
+    QuotedPrintable {
+        first: QpIssue,
+        count: usize,
+    },
 }
 
 /// At most this many field-level violations are listed (bounded output).
@@ -79,7 +114,10 @@ const MAX_VIOLATIONS: usize = 256;
 impl Message {
     /// Check the message against RFC 5322 and MIME; an empty list means conformant.
     pub fn validate(&self) -> Vec<Violation> {
-        let mut v = Checker { out: Vec::new(), section: Vec::new() };
+        let mut v = Checker {
+            out: Vec::new(),
+            section: Vec::new(),
+        };
         let is_mime = self.field("MIME-Version").is_some();
         v.lines(self.raw());
         v.header_fields(self.root());
@@ -92,7 +130,11 @@ impl Message {
         });
         v.section.clear();
         if uses_mime && !is_mime {
-            v.push("2045#4", Level::Must, ViolationKind::MissingField("MIME-Version"));
+            v.push(
+                "2045#4",
+                Level::Must,
+                ViolationKind::MissingField("MIME-Version"),
+            );
         }
         v.out.truncate(MAX_VIOLATIONS);
         v.out
@@ -161,25 +203,54 @@ fn note_line(s: &mut LineStats, len: usize, line_no: usize) {
 impl Checker {
     fn push(&mut self, clause: &'static str, level: Level, kind: ViolationKind) {
         if self.out.len() < MAX_VIOLATIONS {
-            self.out.push(Violation { clause, level, kind, section: self.section.clone() });
+            self.out.push(Violation {
+                clause,
+                level,
+                kind,
+                section: self.section.clone(),
+            });
         }
     }
 
     /// RFC 5322 §2.1.1 line lengths and §2.3 CR/LF only as CRLF, over the whole message.
     fn lines(&mut self, raw: &[u8]) {
         let s = line_stats(raw, 0);
-        for ((count, first_line, longest), limit, level) in
-            [(s.long[0], MAX_LINE_LEN, Level::Must), (s.long[1], RECOMMENDED_LINE_LEN, Level::Should)]
-        {
+        for ((count, first_line, longest), limit, level) in [
+            (s.long[0], MAX_LINE_LEN, Level::Must),
+            (s.long[1], RECOMMENDED_LINE_LEN, Level::Should),
+        ] {
             if count > 0 {
-                self.push("5322#2.1.1", level, ViolationKind::LongLines { limit, count, first_line, longest });
+                self.push(
+                    "5322#2.1.1",
+                    level,
+                    ViolationKind::LongLines {
+                        limit,
+                        count,
+                        first_line,
+                        longest,
+                    },
+                );
             }
         }
         if s.bare_cr.0 > 0 {
-            self.push("5322#2.3", Level::Must, ViolationKind::BareCr { count: s.bare_cr.0, first_offset: s.bare_cr.1 });
+            self.push(
+                "5322#2.3",
+                Level::Must,
+                ViolationKind::BareCr {
+                    count: s.bare_cr.0,
+                    first_offset: s.bare_cr.1,
+                },
+            );
         }
         if s.bare_lf.0 > 0 {
-            self.push("5322#2.3", Level::Must, ViolationKind::BareLf { count: s.bare_lf.0, first_offset: s.bare_lf.1 });
+            self.push(
+                "5322#2.3",
+                Level::Must,
+                ViolationKind::BareLf {
+                    count: s.bare_lf.0,
+                    first_offset: s.bare_lf.1,
+                },
+            );
         }
     }
 
@@ -187,7 +258,13 @@ impl Checker {
     fn header_fields(&mut self, part: &Part) {
         for f in &part.fields {
             if f.raw_value.iter().any(|&b| b >= 128) {
-                self.push("5322#2.2", Level::Must, ViolationKind::NonAsciiField { field: f.name.clone() });
+                self.push(
+                    "5322#2.2",
+                    Level::Must,
+                    ViolationKind::NonAsciiField {
+                        field: f.name.clone(),
+                    },
+                );
             }
         }
     }
@@ -212,11 +289,22 @@ impl Checker {
             if n < min {
                 self.push("5322#3.6", Level::Must, ViolationKind::MissingField(name));
             } else if n > max {
-                self.push("5322#3.6", Level::Must, ViolationKind::RepeatedField { field: name, count: n });
+                self.push(
+                    "5322#3.6",
+                    Level::Must,
+                    ViolationKind::RepeatedField {
+                        field: name,
+                        count: n,
+                    },
+                );
             }
         }
         if m.field("Message-ID").is_none() {
-            self.push("5322#3.6.4", Level::Should, ViolationKind::MissingField("Message-ID"));
+            self.push(
+                "5322#3.6.4",
+                Level::Should,
+                ViolationKind::MissingField("Message-ID"),
+            );
         }
         for f in m.fields() {
             self.field_syntax(f);
@@ -228,11 +316,24 @@ impl Checker {
     }
 
     fn invalid(&mut self, clause: &'static str, f: &HeaderField, reason: impl ToString) {
-        self.push(clause, Level::Must, ViolationKind::InvalidField { field: f.name.clone(), reason: reason.to_string() });
+        self.push(
+            clause,
+            Level::Must,
+            ViolationKind::InvalidField {
+                field: f.name.clone(),
+                reason: reason.to_string(),
+            },
+        );
     }
 
     fn obsolete(&mut self, clause: &'static str, f: &HeaderField) {
-        self.push(clause, Level::Must, ViolationKind::ObsoleteSyntax { field: f.name.clone() });
+        self.push(
+            clause,
+            Level::Must,
+            ViolationKind::ObsoleteSyntax {
+                field: f.name.clone(),
+            },
+        );
     }
 
     fn field_syntax(&mut self, f: &HeaderField) {
@@ -244,8 +345,10 @@ impl Checker {
                 Ok(p) if p.obsolete => self.obsolete("5322#4.3", f),
                 Ok(_) => {}
             },
-            "from" | "resent-from" | "sender" | "resent-sender" | "reply-to" | "to" | "cc" | "bcc" | "resent-to"
-            | "resent-cc" | "resent-bcc" => self.address_field(f, &name, &value),
+            "from" | "resent-from" | "sender" | "resent-sender" | "reply-to" | "to" | "cc"
+            | "bcc" | "resent-to" | "resent-cc" | "resent-bcc" => {
+                self.address_field(f, &name, &value)
+            }
             "message-id" | "resent-message-id" => match msg_id::parse_msg_id_detailed(&value) {
                 Err(e) => self.invalid("5322#3.6.4", f, e),
                 Ok((_, true)) => self.obsolete("5322#4.5.4", f),
@@ -280,15 +383,30 @@ impl Checker {
         }
         let single = matches!(name, "sender" | "resent-sender");
         let mailbox_only = single || matches!(name, "from" | "resent-from");
-        if mailbox_only && list.addresses.iter().any(|a| matches!(a, Address::Group(_))) {
+        if mailbox_only
+            && list
+                .addresses
+                .iter()
+                .any(|a| matches!(a, Address::Group(_)))
+        {
             return self.invalid("5322#3.6.2", f, "a group where a mailbox is required");
         }
         if single && list.addresses.len() != 1 {
             return self.invalid("5322#3.6.2", f, "exactly one mailbox required");
         }
         if list.addresses.is_empty() && !name.ends_with("bcc") {
-            let clause = if mailbox_only { "5322#3.6.2" } else { "5322#3.6.3" };
-            self.push(clause, Level::Must, ViolationKind::EmptyAddressList { field: f.name.clone() });
+            let clause = if mailbox_only {
+                "5322#3.6.2"
+            } else {
+                "5322#3.6.3"
+            };
+            self.push(
+                clause,
+                Level::Must,
+                ViolationKind::EmptyAddressList {
+                    field: f.name.clone(),
+                },
+            );
         }
         if list.obsolete {
             self.obsolete("5322#4.4", f);
@@ -299,11 +417,19 @@ impl Checker {
     fn part(&mut self, m: &Message, part: &Part, is_mime: bool, is_root: bool) {
         for issue in &part.issues {
             let (clause, level) = match issue {
-                PartIssue::Header(HeaderIssue::BareLineFeed { .. }) | PartIssue::LimitReached => continue,
-                PartIssue::Header(HeaderIssue::SpaceBeforeColon { .. }) => ("5322#4.5", Level::Must),
-                PartIssue::Header(HeaderIssue::ContinuationWithoutField { .. }) => ("5322#2.2.3", Level::Must),
+                PartIssue::Header(HeaderIssue::BareLineFeed { .. }) | PartIssue::LimitReached => {
+                    continue;
+                }
+                PartIssue::Header(HeaderIssue::SpaceBeforeColon { .. }) => {
+                    ("5322#4.5", Level::Must)
+                }
+                PartIssue::Header(HeaderIssue::ContinuationWithoutField { .. }) => {
+                    ("5322#2.2.3", Level::Must)
+                }
                 PartIssue::Header(_) => ("5322#2.2", Level::Must),
-                PartIssue::BadContentType(_) | PartIssue::BadParameter(_) => ("2045#5.1", Level::Must),
+                PartIssue::BadContentType(_) | PartIssue::BadParameter(_) => {
+                    ("2045#5.1", Level::Must)
+                }
                 PartIssue::MissingSeparator if is_root => ("5322#2.1", Level::Must),
                 PartIssue::EncodedMessage => ("2046#5.2.1", Level::Must),
                 PartIssue::UnknownEncoding(e) if e.starts_with("x-") => continue,
@@ -315,14 +441,21 @@ impl Checker {
         if !is_root {
             self.header_fields(part);
         }
-        if let Some(f) = part.field("Content-ID") {
-            if let Err(e) = msg_id::parse_msg_id(&f.value()) {
-                self.invalid("2045#7", f, e);
-            }
+        if let Some(f) = part.field("Content-ID")
+            && let Err(e) = msg_id::parse_msg_id(&f.value())
+        {
+            self.invalid("2045#7", f, e);
         }
-        if !matches!(part.kind, PartKind::Leaf) || part.content_type.is_multipart() || part.content_type.is_message() {
+        if !matches!(part.kind, PartKind::Leaf)
+            || part.content_type.is_multipart()
+            || part.content_type.is_message()
+        {
             if !part.encoding.is_identity() {
-                self.push("2045#6.4", Level::Must, ViolationKind::CompositeEncoding(part.encoding.to_string()));
+                self.push(
+                    "2045#6.4",
+                    Level::Must,
+                    ViolationKind::CompositeEncoding(part.encoding.to_string()),
+                );
             }
             return;
         }
@@ -337,24 +470,40 @@ impl Checker {
                     (true, false) => "2045#2.8",
                 };
                 if s.nul.0 > 0 {
-                    self.push(clause, Level::Must, ViolationKind::Nul { count: s.nul.0, first_offset: s.nul.1 });
+                    self.push(
+                        clause,
+                        Level::Must,
+                        ViolationKind::Nul {
+                            count: s.nul.0,
+                            first_offset: s.nul.1,
+                        },
+                    );
                 }
                 if seven && s.eight_bit.0 > 0 {
-                    let kind = ViolationKind::EightBit { count: s.eight_bit.0, first_offset: s.eight_bit.1 };
+                    let kind = ViolationKind::EightBit {
+                        count: s.eight_bit.0,
+                        first_offset: s.eight_bit.1,
+                    };
                     self.push(clause, Level::Must, kind);
                 }
             }
             TransferEncoding::Base64 => {
                 let d = part.encoding.decode(body);
                 if let Some(first) = d.base64_issues.as_slice().first() {
-                    let kind = ViolationKind::Base64 { first: first.clone(), count: d.base64_issues.count() };
+                    let kind = ViolationKind::Base64 {
+                        first: first.clone(),
+                        count: d.base64_issues.count(),
+                    };
                     self.push("2045#6.8", Level::Must, kind);
                 }
             }
             TransferEncoding::QuotedPrintable => {
                 let d = part.encoding.decode(body);
                 if let Some(first) = d.qp_issues.as_slice().first() {
-                    let kind = ViolationKind::QuotedPrintable { first: first.clone(), count: d.qp_issues.count() };
+                    let kind = ViolationKind::QuotedPrintable {
+                        first: first.clone(),
+                        count: d.qp_issues.count(),
+                    };
                     self.push("2045#6.7", Level::Must, kind);
                 }
             }
@@ -374,32 +523,70 @@ impl fmt::Display for Level {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[RFC {} {}] ", self.clause.replace('#', " §"), self.level)?;
+        write!(
+            f,
+            "[RFC {} {}] ",
+            self.clause.replace('#', " §"),
+            self.level
+        )?;
         if !self.section.is_empty() {
             let path: Vec<String> = self.section.iter().map(u32::to_string).collect();
             write!(f, "part {}: ", path.join("."))?;
         }
         match &self.kind {
-            ViolationKind::LongLines { limit, count, first_line, longest } => {
-                write!(f, "{count} line(s) longer than {limit} characters (first: line {first_line}, longest: {longest})")
+            ViolationKind::LongLines {
+                limit,
+                count,
+                first_line,
+                longest,
+            } => {
+                write!(
+                    f,
+                    "{count} line(s) longer than {limit} characters (first: line {first_line}, longest: {longest})"
+                )
             }
-            ViolationKind::BareCr { count, first_offset } => write!(f, "{count} bare CR (first at offset {first_offset})"),
-            ViolationKind::BareLf { count, first_offset } => write!(f, "{count} bare LF (first at offset {first_offset})"),
-            ViolationKind::Nul { count, first_offset } => write!(f, "{count} NUL octet(s) (first at offset {first_offset})"),
-            ViolationKind::EightBit { count, first_offset } => {
-                write!(f, "{count} octet(s) above 127 in 7-bit data (first at offset {first_offset})")
+            ViolationKind::BareCr {
+                count,
+                first_offset,
+            } => write!(f, "{count} bare CR (first at offset {first_offset})"),
+            ViolationKind::BareLf {
+                count,
+                first_offset,
+            } => write!(f, "{count} bare LF (first at offset {first_offset})"),
+            ViolationKind::Nul {
+                count,
+                first_offset,
+            } => write!(f, "{count} NUL octet(s) (first at offset {first_offset})"),
+            ViolationKind::EightBit {
+                count,
+                first_offset,
+            } => {
+                write!(
+                    f,
+                    "{count} octet(s) above 127 in 7-bit data (first at offset {first_offset})"
+                )
             }
-            ViolationKind::NonAsciiField { field } => write!(f, "field {field} has non-ASCII octets"),
+            ViolationKind::NonAsciiField { field } => {
+                write!(f, "field {field} has non-ASCII octets")
+            }
             ViolationKind::MissingField(name) => write!(f, "missing {name} field"),
-            ViolationKind::RepeatedField { field, count } => write!(f, "{field} appears {count} times"),
+            ViolationKind::RepeatedField { field, count } => {
+                write!(f, "{field} appears {count} times")
+            }
             ViolationKind::InvalidField { field, reason } => write!(f, "invalid {field}: {reason}"),
             ViolationKind::ObsoleteSyntax { field } => write!(f, "{field} uses obsolete syntax"),
-            ViolationKind::SenderRequired => f.write_str("From has several mailboxes but there is no Sender"),
+            ViolationKind::SenderRequired => {
+                f.write_str("From has several mailboxes but there is no Sender")
+            }
             ViolationKind::EmptyAddressList { field } => write!(f, "{field} has no address"),
             ViolationKind::Part(issue) => write!(f, "{issue:?}"),
             ViolationKind::CompositeEncoding(e) => write!(f, "composite entity in {e} encoding"),
-            ViolationKind::Base64 { first, count } => write!(f, "{count} base64 issue(s), first: {first:?}"),
-            ViolationKind::QuotedPrintable { first, count } => write!(f, "{count} quoted-printable issue(s), first: {first:?}"),
+            ViolationKind::Base64 { first, count } => {
+                write!(f, "{count} base64 issue(s), first: {first:?}")
+            }
+            ViolationKind::QuotedPrintable { first, count } => {
+                write!(f, "{count} quoted-printable issue(s), first: {first:?}")
+            }
         }
     }
 }

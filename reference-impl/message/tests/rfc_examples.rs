@@ -10,7 +10,11 @@ fn data(name: &str) -> Vec<u8> {
 }
 
 fn must(m: &Message) -> Vec<String> {
-    m.validate().iter().filter(|v| v.level == Level::Must).map(ToString::to_string).collect()
+    m.validate()
+        .iter()
+        .filter(|v| v.level == Level::Must)
+        .map(ToString::to_string)
+        .collect()
 }
 
 const CURRENT_SYNTAX: [&str; 11] = [
@@ -51,7 +55,11 @@ fn appendix_a6_obsolete_forms_are_read_and_reported() {
     for (name, fields, date) in [
         ("rfc5322_a6_1.eml", vec!["From", "To"], (2003, 7, 1)),
         ("rfc5322_a6_2.eml", vec!["Date"], (1997, 11, 21)),
-        ("rfc5322_a6_3.eml", vec!["From", "Date", "Message-ID"], (1997, 11, 21)),
+        (
+            "rfc5322_a6_3.eml",
+            vec!["From", "Date", "Message-ID"],
+            (1997, 11, 21),
+        ),
     ] {
         let m = parse(&data(name));
         let obsolete: Vec<String> = m
@@ -64,19 +72,32 @@ fn appendix_a6_obsolete_forms_are_read_and_reported() {
             .collect();
         assert_eq!(obsolete, fields, "{name}");
         // Read all the same.
-        assert_eq!(m.date().map(|d| (d.year, d.month, d.day)), Some(date), "{name}");
+        assert_eq!(
+            m.date().map(|d| (d.year, d.month, d.day)),
+            Some(date),
+            "{name}"
+        );
         assert!(!m.from().is_empty(), "{name}");
     }
     let m = parse(&data("rfc5322_a6_3.eml"));
     assert_eq!(m.from()[0].addr_spec(), "jdoe@machine.example");
-    assert_eq!(m.message_id().map(|i| i.to_string()).as_deref(), Some("<1234@local.machine.example>"));
+    assert_eq!(
+        m.message_id().map(|i| i.to_string()).as_deref(),
+        Some("<1234@local.machine.example>")
+    );
     let to = m.addresses("To");
-    assert_eq!(to.mailboxes().map(|mb| mb.addr_spec()).collect::<Vec<_>>(), ["mary@example.net"]);
+    assert_eq!(
+        to.mailboxes().map(|mb| mb.addr_spec()).collect::<Vec<_>>(),
+        ["mary@example.net"]
+    );
     // "From  :" is white space before the colon (RFC 5322 §4.5).
     assert!(m.validate().iter().any(|v| v.clause == "5322#4.5"));
     let a61 = parse(&data("rfc5322_a6_1.eml"));
     let to = a61.addresses("To");
-    assert_eq!(to.mailboxes().map(|mb| mb.addr_spec()).collect::<Vec<_>>(), ["mary@example.net", "jdoe@test.example"]);
+    assert_eq!(
+        to.mailboxes().map(|mb| mb.addr_spec()).collect::<Vec<_>>(),
+        ["mary@example.net", "jdoe@test.example"]
+    );
 }
 
 #[test]
@@ -87,15 +108,24 @@ fn appendix_a_structured_views() {
     assert_eq!(names, [None, Some(r#"Giant; "Big" Box"#.to_string())]);
     let a5 = parse(&data("rfc5322_a5.eml"));
     let to = a5.addresses("To");
-    assert!(matches!(&to.addresses[..], [Address::Group(g)] if g.display_name == "A Group" && g.members.len() == 3));
+    assert!(
+        matches!(&to.addresses[..], [Address::Group(g)] if g.display_name == "A Group" && g.members.len() == 3)
+    );
     assert_eq!(a5.date().map(|d| d.offset_minutes), Some(-210));
     let a4 = parse(&data("rfc5322_a4.eml"));
     assert_eq!(a4.fields_named("Received").count(), 2);
-    assert!(a4.fields_named("received").next().is_some_and(|f| f.value().ends_with("21 Nov 1997 10:05:43 -0600")));
+    assert!(
+        a4.fields_named("received")
+            .next()
+            .is_some_and(|f| f.value().ends_with("21 Nov 1997 10:05:43 -0600"))
+    );
     let a2c = parse(&data("rfc5322_a2c.eml"));
     let e = a2c.envelope();
     assert_eq!(e.in_reply_to.as_deref(), Some("<3456@example.net>"));
-    assert_eq!(e.to[0].name.as_deref(), Some("Mary Smith: Personal Account"));
+    assert_eq!(
+        e.to[0].name.as_deref(),
+        Some("Mary Smith: Personal Account")
+    );
 }
 
 #[test]
@@ -107,16 +137,29 @@ fn rfc2046_and_rfc2049_multipart_examples() {
     let m = parse(&data("rfc2049_appendix_a.eml"));
     assert_eq!(m.root().children().len(), 5);
     // The "base64" parts hold prose, which RFC 2045 §6.8 says is not base64.
-    let base64: Vec<Vec<u32>> = m.validate().into_iter().filter(|v| v.clause == "2045#6.8").map(|v| v.section).collect();
+    let base64: Vec<Vec<u32>> = m
+        .validate()
+        .into_iter()
+        .filter(|v| v.clause == "2045#6.8")
+        .map(|v| v.section)
+        .collect();
     assert_eq!(base64, vec![vec![3, 1], vec![3, 2]]);
-    let inner = m.section(&[5]).and_then(|p| p.message()).map(|p| p.envelope());
-    assert_eq!(inner.and_then(|e| e.subject), Some("(subject in US-ASCII)".to_string()));
+    let inner = m
+        .section(&[5])
+        .and_then(|p| p.message())
+        .map(|p| p.envelope());
+    assert_eq!(
+        inner.and_then(|e| e.subject),
+        Some("(subject in US-ASCII)".to_string())
+    );
 }
 
 #[test]
 fn validate_reports_line_and_field_problems() {
     let long = "x".repeat(1200);
-    let raw = format!("From: a@b.test\r\nSubject: {long}\r\nTo: c@d.test\nTo: e@f.test\r\n\r\nbody\rmore\r\né");
+    let raw = format!(
+        "From: a@b.test\r\nSubject: {long}\r\nTo: c@d.test\nTo: e@f.test\r\n\r\nbody\rmore\r\né"
+    );
     let m = parse(raw.as_bytes());
     let clauses: Vec<(&str, Level)> = m.validate().iter().map(|v| (v.clause, v.level)).collect();
     for expected in [
@@ -130,11 +173,27 @@ fn validate_reports_line_and_field_problems() {
     }
     let kinds: Vec<ViolationKind> = m.validate().into_iter().map(|v| v.kind).collect();
     assert!(kinds.contains(&ViolationKind::MissingField("Date")));
-    assert!(kinds.contains(&ViolationKind::RepeatedField { field: "To", count: 2 }));
-    assert!(kinds.iter().any(|k| matches!(k, ViolationKind::BareCr { count: 1, .. })));
-    assert!(kinds.iter().any(|k| matches!(k, ViolationKind::BareLf { count: 1, .. })));
-    assert!(kinds.iter().any(|k| matches!(k, ViolationKind::EightBit { count: 2, .. })));
-    let m = parse(b"From: a@b.test, c@d.test\r\nDate: Fri, 21 Nov 1997 09:55:06 -0600\r\nTo:\r\n\r\n");
+    assert!(kinds.contains(&ViolationKind::RepeatedField {
+        field: "To",
+        count: 2
+    }));
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, ViolationKind::BareCr { count: 1, .. }))
+    );
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, ViolationKind::BareLf { count: 1, .. }))
+    );
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, ViolationKind::EightBit { count: 2, .. }))
+    );
+    let m =
+        parse(b"From: a@b.test, c@d.test\r\nDate: Fri, 21 Nov 1997 09:55:06 -0600\r\nTo:\r\n\r\n");
     let kinds: Vec<ViolationKind> = m.validate().into_iter().map(|v| v.kind).collect();
     assert!(kinds.contains(&ViolationKind::SenderRequired));
     assert!(kinds.contains(&ViolationKind::EmptyAddressList { field: "To".into() }));
