@@ -22,10 +22,13 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod cache;
 pub mod codec;
+pub mod hierarchy;
 pub mod message;
 pub mod name;
 pub mod presentation;
+pub mod resolver;
 pub mod tcp;
 pub mod text;
 pub mod zone;
