@@ -129,25 +129,28 @@ impl fmt::Display for ContentType {
 /// parameter ends the parameter list and is recorded in `params.errors`.
 pub fn parse_content_type(value: &str) -> Result<ContentType, MimeError> {
     let mut c = Cursor::new(value);
-    c.skip_cfws()?;
-    let media_type = c.take_while(is_token_char).to_ascii_lowercase();
-    if media_type.is_empty() {
-        return Err(MimeError::Expected("a media type"));
-    }
+    let media_type = read_token(&mut c, "a media type")?;
     c.skip_cfws()?;
     if !c.eat('/') {
         return Err(MimeError::Expected("'/' after the media type"));
     }
-    c.skip_cfws()?;
-    let subtype = c.take_while(is_token_char).to_ascii_lowercase();
-    if subtype.is_empty() {
-        return Err(MimeError::Expected("a subtype"));
-    }
+    let subtype = read_token(&mut c, "a subtype")?;
     Ok(ContentType {
         media_type,
         subtype,
         params: parse_parameters(&mut c),
     })
+}
+
+/// Skip CFWS and read a non-empty token, lower-cased (the case-insensitive names of MIME).
+pub(crate) fn read_token(c: &mut Cursor<'_>, what: &'static str) -> Result<String, MimeError> {
+    c.skip_cfws()?;
+    let token = c.take_while(is_token_char).to_ascii_lowercase();
+    if token.is_empty() {
+        Err(MimeError::Expected(what))
+    } else {
+        Ok(token)
+    }
 }
 
 /// RFC 2183 Content-Disposition.
@@ -174,11 +177,7 @@ impl fmt::Display for ContentDisposition {
 /// Parse a Content-Disposition field body (RFC 2183 §2).
 pub fn parse_content_disposition(value: &str) -> Result<ContentDisposition, MimeError> {
     let mut c = Cursor::new(value);
-    c.skip_cfws()?;
-    let kind = c.take_while(is_token_char).to_ascii_lowercase();
-    if kind.is_empty() {
-        return Err(MimeError::Expected("a disposition type"));
-    }
+    let kind = read_token(&mut c, "a disposition type")?;
     Ok(ContentDisposition {
         kind,
         params: parse_parameters(&mut c),

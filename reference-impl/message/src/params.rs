@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::charset::Charset;
-use crate::mime::{MAX_PARAMETERS, MimeError, is_token_char};
+use crate::mime::{MAX_PARAMETERS, MimeError, is_token_char, read_token};
 use crate::syntax::{self, Cursor};
 
 /// One parameter, after RFC 2231 sections are joined and decoded.
@@ -84,10 +84,7 @@ fn read_raw_parameters(c: &mut Cursor<'_>, raw: &mut Vec<RawParameter>) -> Resul
         if raw.len() == MAX_PARAMETERS {
             return Err(MimeError::TooManyParameters);
         }
-        let name = c.take_while(is_token_char).to_ascii_lowercase();
-        if name.is_empty() {
-            return Err(MimeError::Expected("a parameter name"));
-        }
+        let name = read_token(c, "a parameter name")?;
         c.skip_cfws()?;
         if !c.eat('=') {
             return Err(MimeError::Expected("'=' after a parameter name"));

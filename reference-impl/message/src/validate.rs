@@ -232,25 +232,21 @@ impl Checker {
                 );
             }
         }
-        if s.bare_cr.0 > 0 {
-            self.push(
-                "5322#2.3",
-                Level::Must,
-                ViolationKind::BareCr {
-                    count: s.bare_cr.0,
-                    first_offset: s.bare_cr.1,
-                },
-            );
-        }
-        if s.bare_lf.0 > 0 {
-            self.push(
-                "5322#2.3",
-                Level::Must,
-                ViolationKind::BareLf {
-                    count: s.bare_lf.0,
-                    first_offset: s.bare_lf.1,
-                },
-            );
+        for ((count, first_offset), is_cr) in [(s.bare_cr, true), (s.bare_lf, false)] {
+            if count > 0 {
+                let kind = if is_cr {
+                    ViolationKind::BareCr {
+                        count,
+                        first_offset,
+                    }
+                } else {
+                    ViolationKind::BareLf {
+                        count,
+                        first_offset,
+                    }
+                };
+                self.push("5322#2.3", Level::Must, kind);
+            }
         }
     }
 
