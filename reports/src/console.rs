@@ -42,12 +42,22 @@ pub fn summary_with_report_dir(report: &Report, report_dir: Option<&Path>) -> St
             sum.total,
             if sum.total == 1 { "" } else { "s" }
         );
-        let counts: Vec<String> = Outcome::ALL.iter().map(|o| format!("{} {}", o.as_str(), sum.count(*o))).collect();
+        let counts: Vec<String> = Outcome::ALL
+            .iter()
+            .map(|o| format!("{} {}", o.as_str(), sum.count(*o)))
+            .collect();
         let _ = writeln!(s, "  {}", counts.join(" · "));
-        let failing: Vec<_> =
-            t.cases.iter().filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error)).collect();
+        let failing: Vec<_> = t
+            .cases
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
+            .collect();
         for c in failing.iter().take(MAX_LISTED) {
-            let label = if c.outcome == Outcome::Fail { "FAIL " } else { "ERROR" };
+            let label = if c.outcome == Outcome::Fail {
+                "FAIL "
+            } else {
+                "ERROR"
+            };
             match &c.message {
                 Some(m) => _ = writeln!(s, "  {label} {}: {}", c.id, one_line(m)),
                 None => _ = writeln!(s, "  {label} {}", c.id),
@@ -71,7 +81,10 @@ pub fn summary_with_report_dir(report: &Report, report_dir: Option<&Path>) -> St
 
 /// Control characters and line breaks become spaces; at most 160 characters.
 fn one_line(m: &str) -> String {
-    let flat: String = m.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let flat: String = m
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let flat = flat.trim();
     match flat.char_indices().nth(160) {
         Some((i, _)) => format!("{}…", flat.get(..i).unwrap_or(flat)),
@@ -83,7 +96,10 @@ fn one_line(m: &str) -> String {
 mod tests {
     #[test]
     fn messages_become_one_short_line() {
-        assert_eq!(super::one_line(" expected 503,\r\ngot\t250 "), "expected 503,  got 250");
+        assert_eq!(
+            super::one_line(" expected 503,\r\ngot\t250 "),
+            "expected 503,  got 250"
+        );
         assert_eq!(super::one_line(&"é".repeat(200)).chars().count(), 161);
     }
 }

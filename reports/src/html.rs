@@ -23,7 +23,11 @@ pub fn render_target(report: &Report, target: &TargetReport) -> Result<String, R
 }
 
 /// Render `target`'s page with `opts`.
-pub fn render_target_with(report: &Report, target: &TargetReport, opts: &HtmlOptions) -> Result<String, RenderError> {
+pub fn render_target_with(
+    report: &Report,
+    target: &TargetReport,
+    opts: &HtmlOptions,
+) -> Result<String, RenderError> {
     let env = environment(opts)?;
     let page = TargetPage::new(report, target);
     Ok(env.get_template("target.html")?.render(Serde(&page))?)
@@ -31,7 +35,11 @@ pub fn render_target_with(report: &Report, target: &TargetReport, opts: &HtmlOpt
 
 /// Write `target`'s page into `dir` (created if needed) under [`page_file_name`]; returns
 /// its path.
-pub fn write_target_report(report: &Report, target: &TargetReport, dir: &Path) -> Result<PathBuf, RenderError> {
+pub fn write_target_report(
+    report: &Report,
+    target: &TargetReport,
+    dir: &Path,
+) -> Result<PathBuf, RenderError> {
     write_target_report_with(report, target, dir, &HtmlOptions::default())
 }
 
@@ -92,7 +100,11 @@ fn sanitize(s: &str, fallback: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         let c = c.to_ascii_lowercase();
-        let c = if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '-' };
+        let c = if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+            c
+        } else {
+            '-'
+        };
         if !(c == '-' && out.ends_with('-')) {
             out.push(c);
         }
@@ -101,7 +113,11 @@ fn sanitize(s: &str, fallback: &str) -> String {
         }
     }
     let out = out.trim_matches(|c| c == '-' || c == '.');
-    if out.is_empty() { fallback.to_string() } else { out.to_string() }
+    if out.is_empty() {
+        fallback.to_string()
+    } else {
+        out.to_string()
+    }
 }
 
 /// "850 ms", "12.3 s", "2 min 05 s".
@@ -140,7 +156,13 @@ pub(crate) struct Tally {
 
 impl Tally {
     pub(crate) fn of<'c>(cases: impl IntoIterator<Item = &'c CaseResult>) -> Tally {
-        let mut counts: Vec<Count> = Outcome::ALL.iter().map(|o| Count { outcome: o.as_str(), n: 0 }).collect();
+        let mut counts: Vec<Count> = Outcome::ALL
+            .iter()
+            .map(|o| Count {
+                outcome: o.as_str(),
+                n: 0,
+            })
+            .collect();
         let (mut total, mut points, mut possible) = (0, 0, 0);
         for c in cases {
             if let Some(slot) = counts.iter_mut().find(|k| k.outcome == c.outcome.as_str()) {
@@ -154,13 +176,25 @@ impl Tally {
                 }
             }
         }
-        Tally { counts, total, points, possible, percent: percent(points, possible) }
+        Tally {
+            counts,
+            total,
+            points,
+            possible,
+            percent: percent(points, possible),
+        }
     }
 
     /// A target's tally as its [`Summary`] states it.
     pub(crate) fn from_summary(s: &Summary) -> Tally {
         Tally {
-            counts: Outcome::ALL.iter().map(|o| Count { outcome: o.as_str(), n: s.count(*o) }).collect(),
+            counts: Outcome::ALL
+                .iter()
+                .map(|o| Count {
+                    outcome: o.as_str(),
+                    n: s.count(*o),
+                })
+                .collect(),
             total: s.total,
             points: s.points,
             possible: s.points_possible,
@@ -186,7 +220,10 @@ pub(crate) struct RfcLink {
 
 impl From<&RfcRef> for RfcLink {
     fn from(r: &RfcRef) -> Self {
-        RfcLink { label: r.label(), url: r.url() }
+        RfcLink {
+            label: r.label(),
+            url: r.url(),
+        }
     }
 }
 
@@ -237,7 +274,11 @@ pub(crate) fn level_str(l: crate::Level) -> &'static str {
 
 impl CaseView {
     fn new(c: &CaseResult) -> CaseView {
-        let rfcs: Vec<RfcLink> = c.rfc.iter().map(|r| RfcLink::from(&RfcRef::parse(r))).collect();
+        let rfcs: Vec<RfcLink> = c
+            .rfc
+            .iter()
+            .map(|r| RfcLink::from(&RfcRef::parse(r)))
+            .collect();
         let mut search = format!("{} {} {}", c.id, c.title, c.protocol);
         for r in &rfcs {
             search.push(' ');
@@ -252,7 +293,10 @@ impl CaseView {
                 let (l, r) = visible::diff(e, a);
                 (Some(l), Some(r))
             }
-            (e, a) => (e.as_deref().map(visible::text), a.as_deref().map(visible::escaped)),
+            (e, a) => (
+                e.as_deref().map(visible::text),
+                a.as_deref().map(visible::escaped),
+            ),
         };
         let mut prev = 0;
         let exchange = c
@@ -266,10 +310,21 @@ impl CaseView {
                     Direction::Received => ("received", visible::escaped(&e.data)),
                     Direction::Note => ("note", visible::text(&e.data)),
                 };
-                EventView { t_ms: e.t_ms, gap_ms, conn: e.conn.clone(), dir, runs }
+                EventView {
+                    t_ms: e.t_ms,
+                    gap_ms,
+                    conn: e.conn.clone(),
+                    dir,
+                    runs,
+                }
             })
             .collect();
-        let conns = c.exchange.iter().map(|e| e.conn.as_str()).collect::<HashSet<_>>().len();
+        let conns = c
+            .exchange
+            .iter()
+            .map(|e| e.conn.as_str())
+            .collect::<HashSet<_>>()
+            .len();
         CaseView {
             anchor: case_anchor(&c.id),
             id: c.id.clone(),
@@ -278,7 +333,11 @@ impl CaseView {
             outcome: c.outcome.as_str(),
             level: level_str(c.level),
             points: c.points,
-            earned: if c.outcome == Outcome::Pass { c.points } else { 0 },
+            earned: if c.outcome == Outcome::Pass {
+                c.points
+            } else {
+                0
+            },
             duration: duration(c.duration_ms),
             file: c.file.clone(),
             line: c.line,
@@ -325,7 +384,11 @@ impl TargetPage {
             .collect();
         let mut by_section: BTreeMap<Option<RfcRef>, Vec<&CaseResult>> = BTreeMap::new();
         for c in &t.cases {
-            let refs: Vec<RfcRef> = c.rfc.iter().map(|r| RfcRef::parse(r).section_only()).collect();
+            let refs: Vec<RfcRef> = c
+                .rfc
+                .iter()
+                .map(|r| RfcRef::parse(r).section_only())
+                .collect();
             if refs.is_empty() {
                 by_section.entry(None).or_default().push(c);
             }
@@ -336,7 +399,9 @@ impl TargetPage {
         let sections = by_section
             .into_iter()
             .map(|(r, cases)| GroupRow {
-                label: r.as_ref().map_or_else(|| "(no RFC reference)".to_string(), RfcRef::label),
+                label: r
+                    .as_ref()
+                    .map_or_else(|| "(no RFC reference)".to_string(), RfcRef::label),
                 url: r.as_ref().and_then(RfcRef::url),
                 tally: Tally::of(cases),
             })
@@ -375,11 +440,17 @@ mod tests {
 
     #[test]
     fn file_names_are_safe_unique_and_never_index() {
-        assert_eq!(sanitize("Alice <a@x>/../../etc", "t"), "alice-a-x-..-..-etc");
+        assert_eq!(
+            sanitize("Alice <a@x>/../../etc", "t"),
+            "alice-a-x-..-..-etc"
+        );
         assert_eq!(sanitize("../", "t"), "t");
         assert_eq!(sanitize("", "t"), "t");
         assert_eq!(sanitize(&"x".repeat(200), "t").len(), 64);
-        assert_eq!(case_anchor("smtp.sequence.rcpt-before-mail"), "case-smtp.sequence.rcpt-before-mail");
+        assert_eq!(
+            case_anchor("smtp.sequence.rcpt-before-mail"),
+            "case-smtp.sequence.rcpt-before-mail"
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! linking to that case on the target's page), as Autobahn's testsuite reports do.
 
 use crate::error::RenderError;
-use crate::html::{Tally, case_anchor, level_str, page_file_names, protocols_in_order, write_target_report_with};
+use crate::html::{
+    Tally, case_anchor, level_str, page_file_names, protocols_in_order, write_target_report_with,
+};
 use crate::rfc::RfcRef;
 use crate::templates::{HtmlOptions, environment, write_file};
 use crate::{CaseResult, Outcome, Report};
@@ -20,7 +22,9 @@ pub fn render_index(report: &Report) -> Result<String, RenderError> {
 /// Render `index.html` with `opts`.
 pub fn render_index_with(report: &Report, opts: &HtmlOptions) -> Result<String, RenderError> {
     let env = environment(opts)?;
-    Ok(env.get_template("index.html")?.render(Serde(&IndexPage::new(report)))?)
+    Ok(env
+        .get_template("index.html")?
+        .render(Serde(&IndexPage::new(report)))?)
 }
 
 /// Write `dir/index.html` (creating `dir`); returns its path.
@@ -29,7 +33,11 @@ pub fn write_index(report: &Report, dir: &Path) -> Result<PathBuf, RenderError> 
 }
 
 /// [`write_index`] with `opts`.
-pub fn write_index_with(report: &Report, dir: &Path, opts: &HtmlOptions) -> Result<PathBuf, RenderError> {
+pub fn write_index_with(
+    report: &Report,
+    dir: &Path,
+    opts: &HtmlOptions,
+) -> Result<PathBuf, RenderError> {
     let path = dir.join("index.html");
     write_file(&path, &render_index_with(report, opts)?)?;
     Ok(path)
@@ -41,7 +49,11 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<PathBuf, RenderError> {
 }
 
 /// [`write_all`] with `opts`.
-pub fn write_all_with(report: &Report, dir: &Path, opts: &HtmlOptions) -> Result<PathBuf, RenderError> {
+pub fn write_all_with(
+    report: &Report,
+    dir: &Path,
+    opts: &HtmlOptions,
+) -> Result<PathBuf, RenderError> {
     for t in &report.targets {
         write_target_report_with(report, t, dir, opts)?;
     }
@@ -123,8 +135,11 @@ impl IndexPage {
 /// first appearance) and the first RFC section it cites (in RFC order).
 fn matrix(report: &Report, files: &[String]) -> Vec<MatrixGroup> {
     // Each target's cases by id, and the union of ids in order of first appearance.
-    let by_id: Vec<HashMap<&str, &CaseResult>> =
-        report.targets.iter().map(|t| t.cases.iter().map(|c| (c.id.as_str(), c)).collect()).collect();
+    let by_id: Vec<HashMap<&str, &CaseResult>> = report
+        .targets
+        .iter()
+        .map(|t| t.cases.iter().map(|c| (c.id.as_str(), c)).collect())
+        .collect();
     let mut first: Vec<&CaseResult> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for c in report.targets.iter().flat_map(|t| &t.cases) {
@@ -144,7 +159,9 @@ fn matrix(report: &Report, files: &[String]) -> Vec<MatrixGroup> {
             let rows = cases.iter().map(|c| row(c, &by_id, files)).collect();
             groups.push(MatrixGroup {
                 protocol: p.clone(),
-                label: rfc.as_ref().map_or_else(|| "(no RFC reference)".to_string(), RfcRef::label),
+                label: rfc
+                    .as_ref()
+                    .map_or_else(|| "(no RFC reference)".to_string(), RfcRef::label),
                 url: rfc.as_ref().and_then(RfcRef::url),
                 rows,
             });
@@ -166,11 +183,21 @@ fn row(c: &CaseResult, by_id: &[HashMap<&str, &CaseResult>], files: &[String]) -
                     None => tc.outcome.as_str().to_string(),
                 },
             },
-            None => Cell { outcome: None, href: String::new(), tip: String::new() },
+            None => Cell {
+                outcome: None,
+                href: String::new(),
+                tip: String::new(),
+            },
         })
         .collect();
     let mut ran = cells.iter().filter_map(|c| c.outcome);
     let first = ran.next();
     let same = ran.all(|o| Some(o) == first) && cells.iter().all(|c| c.outcome.is_some());
-    MatrixRow { id: c.id.clone(), title: c.title.clone(), level: level_str(c.level), same, cells }
+    MatrixRow {
+        id: c.id.clone(),
+        title: c.title.clone(),
+        level: level_str(c.level),
+        same,
+        cells,
+    }
 }

@@ -28,7 +28,10 @@ pub fn parse(json: &str) -> Result<Report, RenderError> {
     }
     let v: Version = serde_json::from_str(json)?;
     if v.schema > SCHEMA_VERSION {
-        return Err(RenderError::UnsupportedSchema { found: v.schema, supported: SCHEMA_VERSION });
+        return Err(RenderError::UnsupportedSchema {
+            found: v.schema,
+            supported: SCHEMA_VERSION,
+        });
     }
     Ok(serde_json::from_str(json)?)
 }

@@ -36,11 +36,19 @@ pub fn write(report: &Report, path: &Path) -> Result<(), RenderError> {
 
 fn suite(report: &Report, t: &TargetReport) -> TestSuite {
     let mut s = TestSuite::new(t.name.as_str());
-    s.set_time(Duration::from_millis(t.cases.iter().map(|c| c.duration_ms).sum()));
+    s.set_time(Duration::from_millis(
+        t.cases.iter().map(|c| c.duration_ms).sum(),
+    ));
     s.add_property(Property::new("target", t.target.as_str()));
-    s.add_property(Property::new("tool", format!("{} {}", report.tool, report.version)));
+    s.add_property(Property::new(
+        "tool",
+        format!("{} {}", report.tool, report.version),
+    ));
     s.add_property(Property::new("started", report.started.as_str()));
-    s.add_property(Property::new("points", format!("{}/{}", t.summary.points, t.summary.points_possible)));
+    s.add_property(Property::new(
+        "points",
+        format!("{}/{}", t.summary.points, t.summary.points_possible),
+    ));
     s.add_test_cases(t.cases.iter().map(case));
     s
 }
@@ -48,17 +56,28 @@ fn suite(report: &Report, t: &TargetReport) -> TestSuite {
 /// `smtp.rfc5321.s4_1_4`, or the protocol alone when the case cites no RFC.
 fn classname(c: &CaseResult) -> String {
     match c.rfc.first() {
-        Some(r) => format!("{}.{}", c.protocol, RfcRef::parse(r).section_only().class_part()),
+        Some(r) => format!(
+            "{}.{}",
+            c.protocol,
+            RfcRef::parse(r).section_only().class_part()
+        ),
         None => c.protocol.clone(),
     }
 }
 
 fn case(c: &CaseResult) -> TestCase {
-    let message = c.message.clone().unwrap_or_else(|| c.outcome.as_str().to_string());
+    let message = c
+        .message
+        .clone()
+        .unwrap_or_else(|| c.outcome.as_str().to_string());
     let status = match c.outcome {
         Outcome::Pass | Outcome::NonStrict | Outcome::Informational => TestCaseStatus::success(),
         Outcome::Fail | Outcome::Error => {
-            let kind = if c.outcome == Outcome::Fail { NonSuccessKind::Failure } else { NonSuccessKind::Error };
+            let kind = if c.outcome == Outcome::Fail {
+                NonSuccessKind::Failure
+            } else {
+                NonSuccessKind::Error
+            };
             let mut st = TestCaseStatus::non_success(kind);
             st.set_message(message.as_str());
             st.set_type(c.outcome.as_str());
@@ -76,8 +95,16 @@ fn case(c: &CaseResult) -> TestCase {
     tc.set_classname(classname(c));
     tc.set_time(Duration::from_millis(c.duration_ms));
     if matches!(c.outcome, Outcome::NonStrict | Outcome::Informational) {
-        let what = if c.outcome == Outcome::NonStrict { "a SHOULD was not met" } else { "observation (MAY)" };
-        tc.set_system_out(format!("{}: {what}: {message}\n\n{}", c.outcome.as_str(), details(c)));
+        let what = if c.outcome == Outcome::NonStrict {
+            "a SHOULD was not met"
+        } else {
+            "observation (MAY)"
+        };
+        tc.set_system_out(format!(
+            "{}: {what}: {message}\n\n{}",
+            c.outcome.as_str(),
+            details(c)
+        ));
     }
     tc
 }
@@ -87,7 +114,12 @@ fn details(c: &CaseResult) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{}", c.title);
     let rfcs: Vec<String> = c.rfc.iter().map(|r| RfcRef::parse(r).label()).collect();
-    let _ = writeln!(s, "{} ({})", rfcs.join(", "), crate::html::level_str(c.level));
+    let _ = writeln!(
+        s,
+        "{} ({})",
+        rfcs.join(", "),
+        crate::html::level_str(c.level)
+    );
     match c.line {
         Some(l) => _ = writeln!(s, "transcript: {}:{l}", c.file),
         None => _ = writeln!(s, "transcript: {}", c.file),

@@ -19,14 +19,21 @@ pub struct RfcRef {
 impl RfcRef {
     /// Parse `NNNN`, `NNNN#section` or `NNNN#section-pN` (an `RFC` prefix is tolerated).
     pub fn parse(raw: &str) -> RfcRef {
-        let bad = || RfcRef { number: None, section: String::new(), paragraph: None, raw: raw.to_string() };
+        let bad = || RfcRef {
+            number: None,
+            section: String::new(),
+            paragraph: None,
+            raw: raw.to_string(),
+        };
         let s = raw.trim();
         let s = s
             .get(..3)
             .filter(|p| p.eq_ignore_ascii_case("rfc"))
             .map_or(s, |_| s.get(3..).unwrap_or("").trim_start());
         let (num, rest) = s.split_once('#').unwrap_or((s, ""));
-        let Some(number) = parse_digits(num.trim()) else { return bad() };
+        let Some(number) = parse_digits(num.trim()) else {
+            return bad();
+        };
         let (section, paragraph) = match rest.rsplit_once("-p") {
             Some((sec, p)) => match parse_digits(p) {
                 Some(p) => (sec, Some(p)),
@@ -40,12 +47,21 @@ impl RfcRef {
         if !section.is_empty() && !section_ok {
             return bad();
         }
-        RfcRef { number: Some(number), section: section.to_string(), paragraph, raw: raw.to_string() }
+        RfcRef {
+            number: Some(number),
+            section: section.to_string(),
+            paragraph,
+            raw: raw.to_string(),
+        }
     }
 
     /// The same reference without its paragraph: what the summaries group by.
     pub fn section_only(&self) -> RfcRef {
-        RfcRef { paragraph: None, raw: self.section_key(), ..self.clone() }
+        RfcRef {
+            paragraph: None,
+            raw: self.section_key(),
+            ..self.clone()
+        }
     }
 
     /// `5321#4.1.4` (no paragraph), or the raw text when it did not parse.
@@ -59,7 +75,9 @@ impl RfcRef {
 
     /// "RFC 5321 §4.1.4 ¶3".
     pub fn label(&self) -> String {
-        let Some(n) = self.number else { return self.raw.clone() };
+        let Some(n) = self.number else {
+            return self.raw.clone();
+        };
         let mut s = format!("RFC {n}");
         if !self.section.is_empty() {
             s.push_str(" §");
@@ -144,18 +162,37 @@ mod tests {
     #[test]
     fn parses_sections_paragraphs_and_appendices() {
         let r = RfcRef::parse("5321#4.1.1.4-p3");
-        assert_eq!((r.number, r.section.as_str(), r.paragraph), (Some(5321), "4.1.1.4", Some(3)));
+        assert_eq!(
+            (r.number, r.section.as_str(), r.paragraph),
+            (Some(5321), "4.1.1.4", Some(3))
+        );
         assert_eq!(r.label(), "RFC 5321 §4.1.1.4 ¶3");
-        assert_eq!(r.url().unwrap(), "https://www.rfc-editor.org/rfc/rfc5321#section-4.1.1.4");
+        assert_eq!(
+            r.url().unwrap(),
+            "https://www.rfc-editor.org/rfc/rfc5321#section-4.1.1.4"
+        );
         assert_eq!(r.section_key(), "5321#4.1.1.4");
-        assert_eq!(RfcRef::parse("5321#D.1").url().unwrap(), "https://www.rfc-editor.org/rfc/rfc5321#appendix-D.1");
-        assert_eq!(RfcRef::parse("RFC 1939").url().unwrap(), "https://www.rfc-editor.org/rfc/rfc1939");
+        assert_eq!(
+            RfcRef::parse("5321#D.1").url().unwrap(),
+            "https://www.rfc-editor.org/rfc/rfc5321#appendix-D.1"
+        );
+        assert_eq!(
+            RfcRef::parse("RFC 1939").url().unwrap(),
+            "https://www.rfc-editor.org/rfc/rfc1939"
+        );
         assert_eq!(RfcRef::parse("5321#4.1.4").class_part(), "rfc5321.s4_1_4");
     }
 
     #[test]
     fn junk_is_kept_raw_and_never_linked() {
-        for raw in ["", "abc", "5321#4..1", "5321#\"><script>", "5321#4.1-px", "99999999#1"] {
+        for raw in [
+            "",
+            "abc",
+            "5321#4..1",
+            "5321#\"><script>",
+            "5321#4.1-px",
+            "99999999#1",
+        ] {
             let r = RfcRef::parse(raw);
             assert_eq!(r.number, None, "{raw}");
             assert_eq!(r.url(), None);
@@ -165,10 +202,29 @@ mod tests {
 
     #[test]
     fn orders_sections_numerically() {
-        let mut v: Vec<RfcRef> =
-            ["5321#4.1.10", "1939#3", "5321#4.1.9", "junk", "5321#4.1.9-p2", "5321"].iter().map(|s| RfcRef::parse(s)).collect();
+        let mut v: Vec<RfcRef> = [
+            "5321#4.1.10",
+            "1939#3",
+            "5321#4.1.9",
+            "junk",
+            "5321#4.1.9-p2",
+            "5321",
+        ]
+        .iter()
+        .map(|s| RfcRef::parse(s))
+        .collect();
         v.sort();
         let raws: Vec<&str> = v.iter().map(|r| r.raw.as_str()).collect();
-        assert_eq!(raws, ["1939#3", "5321", "5321#4.1.9", "5321#4.1.9-p2", "5321#4.1.10", "junk"]);
+        assert_eq!(
+            raws,
+            [
+                "1939#3",
+                "5321",
+                "5321#4.1.9",
+                "5321#4.1.9-p2",
+                "5321#4.1.10",
+                "junk"
+            ]
+        );
     }
 }

@@ -44,7 +44,12 @@ fn source(opts: &HtmlOptions, name: &str, embedded: &str) -> Result<String, Rend
 pub(crate) fn environment(opts: &HtmlOptions) -> Result<Environment<'static>, RenderError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_syntax(SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build()?);
+    env.set_syntax(
+        SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()?,
+    );
     let (mut style_hash, mut script_hash) = (String::new(), String::new());
     for (name, embedded) in EMBEDDED {
         let src = source(opts, name, embedded)?;
@@ -80,7 +85,10 @@ fn csp_hash(src: &str) -> String {
     use base64::Engine;
     use sha2::Digest;
     let digest = sha2::Sha256::digest(src.as_bytes());
-    format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(digest))
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
 }
 
 /// Write `contents` to `path`, creating its directory.

@@ -1,9 +1,11 @@
 //! Wire bytes made visible, and expected-vs-actual differences.
 //!
 //! Protocol bugs hide in the bytes people cannot see: a bare LF, a missing CR, a TAB for a
-//! space, a NUL. Every byte is shown: printable ASCII as itself, CR / LF / TAB / other
-//! controls as the Unicode "control pictures" (`␍␊␉␀`), bytes above 0x7F as `\xHH`. The
-//! renderers get [`Run`]s (text plus what kind of byte it is plus whether a diff deleted or
+//! space, a NUL. Every byte is shown: printable ASCII as itself, CR / LF / TAB / NUL as
+//! `\r \n \t \0` and other bytes as `\xHH`, the same notation as
+//! [`crate::escape_bytes`], but as separate runs the page styles apart from text (Unicode
+//! "control pictures" like `␍` are missing from many monospace fonts). An LF also breaks
+//! the line. The renderers get [`Run`]s (text, what kind of byte, whether a diff deleted or
 //! inserted it) and leave escaping to the template engine, so no byte a target sends is
 //! ever written into a page unescaped.
 
@@ -22,8 +24,8 @@ const MAX_DIFF_UNITS: usize = 8 * 1024;
 pub struct Run {
     /// What to show (already made visible, not yet HTML-escaped).
     pub text: String,
-    /// `t` text, `c` a control byte shown as a control picture, `x` a byte above 0x7F shown
-    /// as `\xHH`, `bad` text that should have been escaped bytes but was malformed,
+    /// `t` text, `c` a control byte (`\r`, `\n`, `\t`, `\0`, `\x1b`), `x` a byte above
+    /// 0x7F (`\xHH`), `bad` text that should have been escaped bytes but was malformed,
     /// `more` a truncation note.
     pub kind: &'static str,
     /// A tooltip naming the byte (`CR`, `0x1b`), empty for text.
@@ -57,14 +59,15 @@ impl Unit {
         };
         match ascii {
             0x20..=0x7e => ((ascii as char).to_string(), "t", String::new()),
-            b'\r' => ("␍".into(), "c", "CR".into()),
-            b'\n' => ("␊\n".into(), "c", "LF".into()),
-            b'\t' => ("␉".into(), "c", "TAB".into()),
-            0x7f => ("␡".into(), "c", "DEL".into()),
-            0x00..=0x1f => {
-                let pic = char::from_u32(0x2400 + u32::from(ascii)).unwrap_or('?');
-                (pic.to_string(), "c", format!("0x{ascii:02x}"))
-            }
+            b'\r' => ("\\r".into(), "c", "CR".into()),
+            b'\n' => ("\\n\n".into(), "c", "LF".into()),
+            b'\t' => ("\\t".into(), "c", "TAB".into()),
+            0 => ("\\0".into(), "c", "NUL".into()),
+            0x01..=0x1f | 0x7f => (
+                format!("\\x{ascii:02x}"),
+                "c",
+                format!("control 0x{ascii:02x}"),
+            ),
             high => (format!("\\x{high:02x}"), "x", format!("byte 0x{high:02x}")),
         }
     }
@@ -81,12 +84,22 @@ fn push(runs: &mut Vec<Run>, unit: Unit, change: &'static str) {
         last.text.push_str(&text);
         return;
     }
-    runs.push(Run { text, kind, title, change });
+    runs.push(Run {
+        text,
+        kind,
+        title,
+        change,
+    });
 }
 
 fn more(runs: &mut Vec<Run>, n: usize, what: &str) {
     if n > 0 {
-        runs.push(Run { text: format!(" … {n} more {what}"), kind: "more", title: String::new(), change: "" });
+        runs.push(Run {
+            text: format!(" … {n} more {what}"),
+            kind: "more",
+            title: String::new(),
+            change: "",
+        });
     }
 }
 
@@ -105,7 +118,12 @@ pub fn bytes(b: &[u8]) -> Vec<Run> {
 pub fn escaped(data: &str) -> Vec<Run> {
     match crate::unescape_bytes(data) {
         Some(b) => bytes(&b),
-        None => vec![Run { text: data.to_string(), kind: "bad", title: "malformed escape".into(), change: "" }],
+        None => vec![Run {
+            text: data.to_string(),
+            kind: "bad",
+            title: "malformed escape".into(),
+            change: "",
+        }],
     }
 }
 
@@ -133,10 +151,19 @@ pub fn diff(expected: &str, actual_escaped: &str) -> (Vec<Run>, Vec<Run>) {
     let old_keys: Vec<u32> = old.iter().map(|u| u.key()).collect();
     let new_keys: Vec<u32> = new.iter().map(|u| u.key()).collect();
     let deadline = Instant::now().checked_add(Duration::from_millis(200));
-    let ops = similar::capture_diff_slices_deadline(similar::Algorithm::Myers, &old_keys, &new_keys, deadline);
+    let ops = similar::capture_diff_slices_deadline(
+        similar::Algorithm::Myers,
+        &old_keys,
+        &new_keys,
+        deadline,
+    );
     let (mut left, mut right) = (Vec::new(), Vec::new());
     for chunk in readable(&ops) {
-        let (lc, rc) = if chunk.equal { ("", "") } else { ("del", "ins") };
+        let (lc, rc) = if chunk.equal {
+            ("", "")
+        } else {
+            ("del", "ins")
+        };
         for u in old.get(chunk.old).unwrap_or(&[]) {
             push(&mut left, *u, lc);
         }
@@ -170,7 +197,14 @@ fn readable(ops: &[similar::DiffOp]) -> Vec<Chunk> {
     };
     for op in ops {
         let (tag, old, new) = op.as_tag_tuple();
-        add(&mut chunks, Chunk { equal: tag == similar::DiffTag::Equal, old, new });
+        add(
+            &mut chunks,
+            Chunk {
+                equal: tag == similar::DiffTag::Equal,
+                old,
+                new,
+            },
+        );
     }
     // Each pass folds at least one equality or stops; there are fewer than chunks.len().
     for _ in 0..chunks.len() {
@@ -209,7 +243,7 @@ mod tests {
     #[test]
     fn every_byte_is_visible() {
         let runs = bytes(b"A\r\n\t\0\x1b\x7f\xff<");
-        assert_eq!(flat(&runs), "A␍␊\n␉␀␛␡\\xff<");
+        assert_eq!(flat(&runs), "A\\r\\n\n\\t\\0\\x1b\\x7f\\xff<");
         let kinds: Vec<&str> = runs.iter().map(|r| r.kind).collect();
         assert_eq!(kinds, ["t", "c", "c", "c", "c", "c", "c", "x", "t"]);
         assert_eq!(runs[1].title, "CR");
@@ -234,15 +268,21 @@ mod tests {
         assert!(flat(&l).contains("[-"), "{l:?}");
         assert!(flat(&r).contains("[+"), "{r:?}");
         // The CR LF are common to both sides and unmarked.
-        assert!(flat(&r).ends_with("␍␊\n"));
+        assert!(flat(&r).ends_with("\\r\\n\n"));
         // Unrelated texts read as one replacement, not a scatter of coincidences.
         let (l, r) = diff("S: 503 *", "250 2.1.5 Ok\\r\\n");
         assert_eq!(flat(&l), "[-S: 503 *]");
         assert!(flat(&r).starts_with("[+250 2.1.5 Ok]"), "{r:?}");
         // A missing CR is pinpointed.
         let (l, r) = diff("250 OK\r\n", "250 OK\\n");
-        assert_eq!((flat(&l), flat(&r)), ("250 OK[-␍]␊\n".to_string(), "250 OK␊\n".to_string()));
+        assert_eq!(
+            (flat(&l), flat(&r)),
+            ("250 OK[-\\r]\\n\n".to_string(), "250 OK\\n\n".to_string())
+        );
         let (l, r) = diff("same", "same");
-        assert_eq!((flat(&l), flat(&r)), ("same".to_string(), "same".to_string()));
+        assert_eq!(
+            (flat(&l), flat(&r)),
+            ("same".to_string(), "same".to_string())
+        );
     }
 }

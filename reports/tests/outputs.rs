@@ -5,16 +5,32 @@ mod fixture;
 
 use std::collections::HashSet;
 use std::path::Path;
-use wirecheck_reports::{HtmlOptions, Outcome, RenderError, Report, SCHEMA_VERSION, html, index, json, junit};
+use wirecheck_reports::{
+    HtmlOptions, Outcome, RenderError, Report, SCHEMA_VERSION, html, index, json, junit,
+};
 
 /// Every `<script` in a page is the page's own (exactly one), and no markup the target or
 /// the corpus sent survives unescaped anywhere.
 fn assert_inert(page: &str) {
-    assert_eq!(page.matches("<script").count(), 1, "only the page's own script");
-    for hostile in [fixture::PWNED_SCRIPT, fixture::PWNED_IMG, "<img", "<b>bold", "onmouseover=\"", "</details></div><script>"] {
+    assert_eq!(
+        page.matches("<script").count(),
+        1,
+        "only the page's own script"
+    );
+    for hostile in [
+        fixture::PWNED_SCRIPT,
+        fixture::PWNED_IMG,
+        "<img",
+        "<b>bold",
+        "onmouseover=\"",
+        "</details></div><script>",
+    ] {
         assert!(!page.contains(hostile), "unescaped {hostile:?}");
     }
-    assert!(page.contains("&lt;script&gt;document.documentElement.setAttribute("), "the hostile reply is shown, as text");
+    assert!(
+        page.contains("&lt;script&gt;document.documentElement.setAttribute("),
+        "the hostile reply is shown, as text"
+    );
 }
 
 #[test]
@@ -36,10 +52,24 @@ fn hostile_replies_are_shown_as_text_never_markup() {
 fn pages_forbid_every_script_but_their_own() {
     let r = fixture::report();
     let page = html::render_target(&r, &r.targets[1]).unwrap();
-    let csp = page.split("http-equiv=\"Content-Security-Policy\" content=\"").nth(1).unwrap();
-    let csp = csp.split('"').next().unwrap().replace("&#x27;", "'").replace("&#x2f;", "/");
-    assert!(csp.starts_with("default-src 'none'; style-src 'sha256-"), "{csp}");
-    assert!(csp.contains("script-src 'sha256-") && !csp.contains("unsafe-inline"), "{csp}");
+    let csp = page
+        .split("http-equiv=\"Content-Security-Policy\" content=\"")
+        .nth(1)
+        .unwrap();
+    let csp = csp
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/");
+    assert!(
+        csp.starts_with("default-src 'none'; style-src 'sha256-"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("script-src 'sha256-") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
 }
 
 #[test]
@@ -59,14 +89,25 @@ fn write_all_links_every_page_and_every_matrix_cell_resolves() {
         assert!(page.contains("href=\"index.html\""), "{f} links back");
         for c in &t.cases {
             let anchor = html::case_anchor(&c.id);
-            assert!(page.contains(&format!("id=\"{anchor}\"")), "{f} has {anchor}");
-            assert!(index.contains(&format!("href=\"{f}#{anchor}\"")), "matrix links {f}#{anchor}");
+            assert!(
+                page.contains(&format!("id=\"{anchor}\"")),
+                "{f} has {anchor}"
+            );
+            assert!(
+                index.contains(&format!("href=\"{f}#{anchor}\"")),
+                "matrix links {f}#{anchor}"
+            );
             anchors_checked += 1;
         }
     }
     assert_eq!(anchors_checked, 16);
     // Every case id of any target is one matrix row; missing ones show a dash.
-    let ids: HashSet<&str> = r.targets.iter().flat_map(|t| &t.cases).map(|c| c.id.as_str()).collect();
+    let ids: HashSet<&str> = r
+        .targets
+        .iter()
+        .flat_map(|t| &t.cases)
+        .map(|c| c.id.as_str())
+        .collect();
     assert_eq!(index.matches("<tr class=\"mrow\"").count(), ids.len());
     assert_eq!(index.matches("class=\"cell none\"").count(), 2);
     // write_target_report alone names the page the same way.
@@ -79,18 +120,29 @@ fn target_names_never_collide_or_escape_the_directory() {
     let mut r = fixture::report();
     let t = r.targets[0].clone();
     for name in ["Reference", "index", "../../etc/passwd", "", "reference"] {
-        r.targets.push(wirecheck_reports::TargetReport { name: name.into(), ..t.clone() });
+        r.targets.push(wirecheck_reports::TargetReport {
+            name: name.into(),
+            ..t.clone()
+        });
     }
     let files = html::page_file_names(&r);
     let unique: HashSet<&String> = files.iter().collect();
     assert_eq!(unique.len(), files.len(), "{files:?}");
-    assert!(files.iter().all(|f| !f.contains('/') && f != "index.html" && f.ends_with(".html")), "{files:?}");
+    assert!(
+        files
+            .iter()
+            .all(|f| !f.contains('/') && f != "index.html" && f.ends_with(".html")),
+        "{files:?}"
+    );
     assert_eq!(html::page_file_name(&r, &r.targets[3]), files[3]);
 }
 
 #[test]
 fn an_empty_run_still_has_an_index() {
-    let r = Report { targets: vec![], ..fixture::report() };
+    let r = Report {
+        targets: vec![],
+        ..fixture::report()
+    };
     let index = index::render_index(&r).unwrap();
     assert!(index.contains("No targets in this run."));
     assert!(!index.contains("id=\"matrix\""));
@@ -107,11 +159,20 @@ fn the_matrix_marks_rows_where_targets_agree() {
 fn templates_can_be_overridden_at_run_time() {
     let r = fixture::report();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("style.css"), "body { color: rebeccapurple }").unwrap();
+    std::fs::write(
+        dir.path().join("style.css"),
+        "body { color: rebeccapurple }",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("index.html"), "{% extends \"base.html\" %}{% block body %}<p>{{ targets|length }} targets: {% for t in targets %}{{ t.name }};{% endfor %}</p>{% endblock %}").unwrap();
-    let opts = HtmlOptions { templates_dir: Some(dir.path().to_path_buf()) };
+    let opts = HtmlOptions {
+        templates_dir: Some(dir.path().to_path_buf()),
+    };
     let index = index::render_index_with(&r, &opts).unwrap();
-    assert!(index.contains("<p>2 targets: reference;student &lt;alice&gt;;</p>"), "{index}");
+    assert!(
+        index.contains("<p>2 targets: reference;student &lt;alice&gt;;</p>"),
+        "{index}"
+    );
     assert!(index.contains("<style>body { color: rebeccapurple }</style>"));
     // Files the directory lacks come from the embedded set.
     let page = html::render_target_with(&r, &r.targets[0], &opts).unwrap();
@@ -126,25 +187,50 @@ fn templates_can_be_overridden_at_run_time() {
 fn json_round_trips_through_a_file() {
     let r = fixture::report();
     let text = json::render(&r).unwrap();
-    assert!(text.starts_with("{\n  \"schema\": 1,") && text.ends_with("}\n"), "{text}");
+    assert!(
+        text.starts_with("{\n  \"schema\": 1,") && text.ends_with("}\n"),
+        "{text}"
+    );
     assert_eq!(json::parse(&text).unwrap(), r);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out/report.json");
     json::write(&r, &path).unwrap();
     assert_eq!(json::read(&path).unwrap(), r);
     // Outcomes and levels are spelled as SCHEMA.md says.
-    for word in ["\"non-strict\"", "\"unimplemented\"", "\"SHOULD\"", "\"received\"", "\"note\""] {
+    for word in [
+        "\"non-strict\"",
+        "\"unimplemented\"",
+        "\"SHOULD\"",
+        "\"received\"",
+        "\"note\"",
+    ] {
         assert!(text.contains(word), "{word}");
     }
 }
 
 #[test]
+fn json_readers_ignore_fields_they_do_not_know() {
+    // SCHEMA.md "Compatibility": additions within a version must not break readers.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&json::render(&fixture::report()).unwrap()).unwrap();
+    v["added_later"] = "x".into();
+    v["targets"][0]["cases"][0]["added_later"] = 1.into();
+    assert_eq!(json::parse(&v.to_string()).unwrap(), fixture::report());
+}
+
+#[test]
 fn json_from_a_newer_schema_is_refused_and_garbage_is_an_error() {
-    let mut v: serde_json::Value = serde_json::from_str(&json::render(&fixture::report()).unwrap()).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&json::render(&fixture::report()).unwrap()).unwrap();
     v["schema"] = (SCHEMA_VERSION + 1).into();
     let err = json::parse(&v.to_string()).unwrap_err();
-    assert!(matches!(err, RenderError::UnsupportedSchema { found, supported } if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION));
-    assert!(matches!(json::parse("{\"schema\": 1}"), Err(RenderError::Json(_))));
+    assert!(
+        matches!(err, RenderError::UnsupportedSchema { found, supported } if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION)
+    );
+    assert!(matches!(
+        json::parse("{\"schema\": 1}"),
+        Err(RenderError::Json(_))
+    ));
     assert!(matches!(json::parse("not json"), Err(RenderError::Json(_))));
     let missing = json::read(Path::new("/nonexistent/report.json")).unwrap_err();
     assert!(matches!(missing, RenderError::Io { .. }), "{missing}");
@@ -169,19 +255,51 @@ fn junit_has_the_shape_ci_reads() {
         for (tc, case) in suite.test_cases.iter().zip(&target.cases) {
             assert_eq!(tc.name.as_str(), case.id);
             let class = tc.classname.as_ref().unwrap().as_str();
-            assert!(class.starts_with(&format!("{}.rfc", case.protocol)), "{class}");
+            assert!(
+                class.starts_with(&format!("{}.rfc", case.protocol)),
+                "{class}"
+            );
             use quick_junit::TestCaseStatus as S;
             match (&tc.status, case.outcome) {
                 (S::Success { .. }, Outcome::Pass) => assert!(tc.system_out.is_none()),
                 (S::Success { .. }, Outcome::NonStrict | Outcome::Informational) => {
-                    assert!(tc.system_out.as_ref().unwrap().as_str().starts_with(case.outcome.as_str()));
+                    assert!(
+                        tc.system_out
+                            .as_ref()
+                            .unwrap()
+                            .as_str()
+                            .starts_with(case.outcome.as_str())
+                    );
                 }
-                (S::NonSuccess { kind: quick_junit::NonSuccessKind::Failure, message, .. }, Outcome::Fail)
-                | (S::NonSuccess { kind: quick_junit::NonSuccessKind::Error, message, .. }, Outcome::Error) => {
-                    assert_eq!(message.as_ref().unwrap().as_str(), case.message.as_deref().unwrap());
+                (
+                    S::NonSuccess {
+                        kind: quick_junit::NonSuccessKind::Failure,
+                        message,
+                        ..
+                    },
+                    Outcome::Fail,
+                )
+                | (
+                    S::NonSuccess {
+                        kind: quick_junit::NonSuccessKind::Error,
+                        message,
+                        ..
+                    },
+                    Outcome::Error,
+                ) => {
+                    assert_eq!(
+                        message.as_ref().unwrap().as_str(),
+                        case.message.as_deref().unwrap()
+                    );
                 }
                 (S::Skipped { message, .. }, Outcome::Skipped | Outcome::Unimplemented) => {
-                    assert!(message.as_ref().unwrap().as_str().starts_with(case.outcome.as_str()));
+                    assert!(
+                        message
+                            .as_ref()
+                            .unwrap()
+                            .as_str()
+                            .starts_with(case.outcome.as_str())
+                    );
                 }
                 (st, o) => panic!("{}: {o:?} became {st:?}", case.id),
             }
@@ -189,5 +307,8 @@ fn junit_has_the_shape_ci_reads() {
     }
     let dir = tempfile::tempdir().unwrap();
     junit::write(&r, &dir.path().join("junit.xml")).unwrap();
-    assert_eq!(std::fs::read_to_string(dir.path().join("junit.xml")).unwrap(), xml);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("junit.xml")).unwrap(),
+        xml
+    );
 }
