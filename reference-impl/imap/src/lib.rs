@@ -23,5 +23,7 @@
 pub mod codec;
 pub(crate) mod date;
 pub(crate) mod mime;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod session;
 pub mod types;
