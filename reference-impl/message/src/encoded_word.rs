@@ -90,6 +90,7 @@ pub fn decode_word(word: &str) -> Result<EncodedWord, EncodedWordError> {
     };
     if charset_lang.is_empty()
         || !charset_lang.chars().all(|c| is_token_char(c) || c == '*')
+        || text.is_empty()
         || text.contains(['?', ' ', '\t', '\r', '\n'])
         || !text.chars().all(|c| c.is_ascii_graphic())
     {
