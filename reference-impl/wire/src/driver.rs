@@ -160,13 +160,11 @@ where
     }
     let mut buf = vec![0u8; cfg.read_chunk.max(512)];
     loop {
-        // Drain everything the session wants to do.
-        let Some(s) = session.as_mut() else { unreachable_session() };
-        let mut out = Vec::new();
-        while let Some(o) = s.poll_output() {
-            out.push(o);
-        }
-        for o in out {
+        // Drain everything the session wants to do, one output at a time, so that what it
+        // says right after TLS is up (a client's second EHLO) is sent before we read again.
+        loop {
+            let Some(s) = session.as_mut() else { unreachable_session() };
+            let Some(o) = s.poll_output() else { break };
             match o {
                 Output::Send(bytes) => stream.write_all(&bytes).await?,
                 Output::StartTls => {
@@ -174,9 +172,7 @@ where
                     let side = cfg.tls.as_ref().ok_or(DriverError::NoTls)?;
                     let plain = std::mem::replace(&mut stream, MaybeTls::Gone);
                     stream = plain.upgrade(side).await?;
-                    if let Some(s) = session.as_mut() {
-                        s.handle_tls(stream.tls_info());
-                    }
+                    s.handle_tls(stream.tls_info());
                 }
                 Output::Close => {
                     stream.flush().await?;
@@ -298,6 +294,67 @@ mod tests {
     #[tokio::test]
     async fn drives_a_blocking_session_over_tcp() {
         run_pair(true).await;
+    }
+
+    /// A client-side session that asks for TLS, then must speak first on the TLS stream.
+    struct SpeaksAfterTls {
+        stage: u8,
+        got: Vec<u8>,
+    }
+
+    impl Session for SpeaksAfterTls {
+        fn handle_input(&mut self, data: &[u8]) {
+            self.got.extend_from_slice(data);
+        }
+        fn handle_tls(&mut self, _info: TlsInfo) {
+            self.stage = 2;
+        }
+        fn poll_output(&mut self) -> Option<Output> {
+            match self.stage {
+                0 => {
+                    self.stage = 1;
+                    Some(Output::StartTls)
+                }
+                2 => {
+                    self.stage = 3;
+                    Some(Output::Send(b"EHLO after tls\r\n".to_vec()))
+                }
+                3 if self.got.ends_with(b"\r\n") => {
+                    self.stage = 4;
+                    Some(Output::Close)
+                }
+                _ => None,
+            }
+        }
+    }
+
+    // Regression: the driver used to read right after the upgrade without polling the
+    // session, so a client's post-TLS EHLO was never sent and both sides waited.
+    #[tokio::test]
+    async fn client_speaks_first_after_tls_upgrade() {
+        use crate::tls;
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let server_cfg = tls::self_signed_server_config().unwrap();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = l.accept().await.unwrap();
+            let mut s = MaybeTls::Plain(tcp).upgrade(&TlsSide::Server(server_cfg)).await.unwrap();
+            let mut line = vec![0u8; 64];
+            let n = s.read(&mut line).await.unwrap();
+            s.write_all(b"250 ok\r\n").await.unwrap();
+            s.flush().await.unwrap();
+            line.truncate(n);
+            line
+        });
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let cfg = DriverConfig {
+            idle_timeout: Duration::from_secs(10),
+            tls: Some(TlsSide::Client(tls::insecure_client_config().unwrap(), tls::server_name("localhost").unwrap())),
+            ..Default::default()
+        };
+        let s = drive(tcp, SpeaksAfterTls { stage: 0, got: vec![] }, &cfg).await.unwrap();
+        assert_eq!(s.stage, 4);
+        assert_eq!(server.await.unwrap(), b"EHLO after tls\r\n");
     }
 
     #[tokio::test]
