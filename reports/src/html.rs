@@ -28,7 +28,15 @@ pub fn render_target_with(
     target: &TargetReport,
     opts: &HtmlOptions,
 ) -> Result<String, RenderError> {
-    let env = environment(opts)?;
+    render_target_in(&environment(opts)?, report, target)
+}
+
+/// Render `target`'s page with a ready environment (one per run, not per page).
+pub(crate) fn render_target_in(
+    env: &minijinja::Environment<'_>,
+    report: &Report,
+    target: &TargetReport,
+) -> Result<String, RenderError> {
     let page = TargetPage::new(report, target);
     Ok(env.get_template("target.html")?.render(Serde(&page))?)
 }

@@ -4,7 +4,7 @@
 
 use crate::error::RenderError;
 use crate::html::{
-    Tally, case_anchor, level_str, page_file_names, protocols_in_order, write_target_report_with,
+    Tally, case_anchor, level_str, page_file_names, protocols_in_order, render_target_in,
 };
 use crate::rfc::RfcRef;
 use crate::templates::{HtmlOptions, environment, write_file};
@@ -21,7 +21,13 @@ pub fn render_index(report: &Report) -> Result<String, RenderError> {
 
 /// Render `index.html` with `opts`.
 pub fn render_index_with(report: &Report, opts: &HtmlOptions) -> Result<String, RenderError> {
-    let env = environment(opts)?;
+    render_index_in(&environment(opts)?, report)
+}
+
+fn render_index_in(
+    env: &minijinja::Environment<'_>,
+    report: &Report,
+) -> Result<String, RenderError> {
     Ok(env
         .get_template("index.html")?
         .render(Serde(&IndexPage::new(report)))?)
@@ -54,10 +60,14 @@ pub fn write_all_with(
     dir: &Path,
     opts: &HtmlOptions,
 ) -> Result<PathBuf, RenderError> {
-    for t in &report.targets {
-        write_target_report_with(report, t, dir, opts)?;
+    let env = environment(opts)?;
+    for (t, file) in report.targets.iter().zip(page_file_names(report)) {
+        let path = dir.join(file);
+        write_file(&path, &render_target_in(&env, report, t)?)?;
     }
-    write_index_with(report, dir, opts)
+    let path = dir.join("index.html");
+    write_file(&path, &render_index_in(&env, report)?)?;
+    Ok(path)
 }
 
 #[derive(Debug, Serialize)]

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The version of the JSON schema ([`Report::schema`]). Bump on any incompatible change
-/// and document it in `docs/report-schema.md`.
+/// and document it in `reports/SCHEMA.md`.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// How one transcript ended against one target (DESIGN.md "Outcomes").

@@ -25,8 +25,7 @@ pub struct Run {
     /// What to show (already made visible, not yet HTML-escaped).
     pub text: String,
     /// `t` text, `c` a control byte (`\r`, `\n`, `\t`, `\0`, `\x1b`), `x` a byte above
-    /// 0x7F (`\xHH`), `bad` text that should have been escaped bytes but was malformed,
-    /// `more` a truncation note.
+    /// 0x7F (`\xHH`), `more` a truncation note.
     pub kind: &'static str,
     /// A tooltip naming the byte (`CR`, `0x1b`), empty for text.
     pub title: String,
@@ -105,48 +104,90 @@ fn more(runs: &mut Vec<Run>, n: usize, what: &str) {
 
 /// Wire bytes as runs (at most [`MAX_SHOWN_BYTES`] shown).
 pub fn bytes(b: &[u8]) -> Vec<Run> {
-    let mut runs = Vec::new();
-    for &byte in b.iter().take(MAX_SHOWN_BYTES) {
-        push(&mut runs, Unit::Byte(byte), "");
-    }
-    more(&mut runs, b.len().saturating_sub(MAX_SHOWN_BYTES), "bytes");
-    runs
+    let units: Vec<Unit> = b.iter().copied().map(Unit::Byte).collect();
+    shown(&units, "")
 }
 
-/// An [`crate::Event`]'s `data` (escaped with [`crate::escape_bytes`]) as runs. Malformed
-/// escapes are shown as they are, marked `bad`.
-pub fn escaped(data: &str) -> Vec<Run> {
-    match crate::unescape_bytes(data) {
-        Some(b) => bytes(&b),
-        None => vec![Run {
-            text: data.to_string(),
-            kind: "bad",
-            title: "malformed escape".into(),
-            change: "",
-        }],
-    }
+/// Escaped text as runs: an [`crate::Event`]'s `data` or a case's `actual` (written by
+/// [`crate::escape_bytes`]), or an `expected` in transcript notation, which uses the same
+/// escapes. See `units` for what is read how.
+pub fn escaped(s: &str) -> Vec<Run> {
+    shown(&units(s), "")
 }
 
-/// Plain text (a note, an expectation) as runs, controls made visible.
+/// Plain text (a note) as runs, controls made visible; backslashes are just text.
 pub fn text(s: &str) -> Vec<Run> {
+    let units: Vec<Unit> = s.chars().map(Unit::Char).collect();
+    shown(&units, "")
+}
+
+/// Runs of at most [`MAX_SHOWN_BYTES`] units, the rest counted.
+fn shown(units: &[Unit], change: &'static str) -> Vec<Run> {
     let mut runs = Vec::new();
-    for c in s.chars() {
-        push(&mut runs, Unit::Char(c), "");
+    for u in units.iter().take(MAX_SHOWN_BYTES) {
+        push(&mut runs, *u, change);
     }
+    more(
+        &mut runs,
+        units.len().saturating_sub(MAX_SHOWN_BYTES),
+        "bytes",
+    );
     runs
 }
 
-/// Expected (transcript notation, plain text) against actual (escaped bytes): both sides as
-/// runs, with what only the expectation has marked `del` and what only the target sent
-/// marked `ins` (a character diff by `similar`).
-pub fn diff(expected: &str, actual_escaped: &str) -> (Vec<Run>, Vec<Run>) {
-    let Some(actual) = crate::unescape_bytes(actual_escaped) else {
-        return (text(expected), escaped(actual_escaped));
-    };
-    let old: Vec<Unit> = expected.chars().map(Unit::Char).collect();
-    let new: Vec<Unit> = actual.iter().copied().map(Unit::Byte).collect();
+/// Read escaped text leniently: `\\ \r \n \t \0 \xHH` are the bytes they stand for
+/// (what [`crate::escape_bytes`] writes, plus the transcript notation's `\0`); anything else,
+/// an unknown escape (`\*`, `\$` in a pattern), a lone backslash, a note the harness appended
+/// ("… (9000 bytes in all)"), stays text as written. Never fails: whatever a renderer is given
+/// is shown.
+fn units(s: &str) -> Vec<Unit> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(Unit::Char(c));
+            continue;
+        }
+        let byte = match chars.peek() {
+            Some('\\') => Some(b'\\'),
+            Some('r') => Some(b'\r'),
+            Some('n') => Some(b'\n'),
+            Some('t') => Some(b'\t'),
+            Some('0') => Some(0),
+            Some('x') => {
+                let mut ahead = chars.clone();
+                ahead.next();
+                let hex: String = ahead.take(2).collect();
+                match u8::from_str_radix(&hex, 16) {
+                    Ok(b) if hex.len() == 2 && hex.bytes().all(|h| h.is_ascii_hexdigit()) => {
+                        chars.next();
+                        chars.next();
+                        Some(b)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match byte {
+            Some(b) => {
+                chars.next();
+                out.push(Unit::Byte(b));
+            }
+            None => out.push(Unit::Char('\\')),
+        }
+    }
+    out
+}
+
+/// Expected (transcript notation) against actual (escaped bytes), both read by `units`:
+/// both sides as runs, with what only the expectation has marked `del` and what only the
+/// target sent marked `ins` (a character diff by `similar`, cleaned up by `readable`).
+pub fn diff(expected: &str, actual: &str) -> (Vec<Run>, Vec<Run>) {
+    let old = units(expected);
+    let new = units(actual);
     if old.len() > MAX_DIFF_UNITS || new.len() > MAX_DIFF_UNITS {
-        return (text(expected), bytes(&actual));
+        return (shown(&old, ""), shown(&new, ""));
     }
     let old_keys: Vec<u32> = old.iter().map(|u| u.key()).collect();
     let new_keys: Vec<u32> = new.iter().map(|u| u.key()).collect();
@@ -257,9 +298,19 @@ mod tests {
     }
 
     #[test]
-    fn malformed_escapes_are_shown_raw() {
-        let runs = escaped("250 ok\\q");
-        assert_eq!((runs[0].kind, runs[0].text.as_str()), ("bad", "250 ok\\q"));
+    fn escapes_are_read_leniently() {
+        // What escape_bytes writes is read back byte for byte.
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(escaped(&crate::escape_bytes(&all)), bytes(&all));
+        // Unknown escapes, a lone backslash and a harness note stay text.
+        let runs = escaped("250 ok\\q \\x4 \\*\\r\\n… (9000 bytes in all)\\");
+        assert_eq!(
+            flat(&runs),
+            "250 ok\\q \\x4 \\*\\r\\n\n… (9000 bytes in all)\\"
+        );
+        assert_eq!(runs[0].text, "250 ok\\q \\x4 \\*");
+        assert_eq!(escaped("\\0\\x41\\\\")[0].text, "\\0");
+        assert_eq!(flat(&escaped("\\0\\x41\\\\")), "\\0A\\");
     }
 
     #[test]
