@@ -184,7 +184,7 @@ fn our_edns(dnssec_ok: bool) -> Edns {
 
 /// The response header and question: ID, OPCODE, RD and CD copied (RFC 1035 §4.1.1, RFC 4035
 /// §3.1.6), QR set; our OPT when the query had one (RFC 6891 §7; DO copied, RFC 3225 §3).
-fn skeleton(query: &Message) -> Message {
+pub(crate) fn skeleton(query: &Message) -> Message {
     let q = &query.header;
     Message {
         header: Header {

@@ -214,6 +214,182 @@ fn check_loopback(zone: &Zone) -> Result<(), HierarchyError> {
     Ok(())
 }
 
+#[cfg(feature = "server")]
+pub use running::{Hierarchy, HierarchyConfig};
+
+#[cfg(feature = "server")]
+mod running {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use super::{HierarchyError, Layout, RESOLVER_ADDR, ROOT_ADDR, default_leaves};
+    use crate::client::{LookupError, RecursiveServer, Resolver};
+    use crate::name::Name;
+    use crate::resolver::ResolverConfig;
+    use crate::server::{AuthServer, ServerConfig, Sockets, bind_pair};
+    use crate::zone::Zone;
+
+    /// How to start a hierarchy.
+    #[derive(Debug, Clone)]
+    pub struct HierarchyConfig {
+        /// The one port every server listens on; 0 finds one free on every address.
+        pub port: u16,
+        /// The leaf zones (children of `test.`); [`default_leaves`] by default.
+        pub leaves: Vec<Zone>,
+        /// Also run the recursive service on [`RESOLVER_ADDR`].
+        pub recursive_service: bool,
+    }
+
+    impl Default for HierarchyConfig {
+        fn default() -> HierarchyConfig {
+            HierarchyConfig {
+                port: 0,
+                leaves: default_leaves(),
+                recursive_service: true,
+            }
+        }
+    }
+
+    /// A running hierarchy: every server, and a resolver that starts at its root. Dropping it
+    /// stops every server.
+    pub struct Hierarchy {
+        port: u16,
+        layout: Layout,
+        resolver: Resolver,
+        servers: Vec<AuthServer>,
+        recursive: Option<RecursiveServer>,
+    }
+
+    impl Hierarchy {
+        /// Binds every server of the layout on its address and one shared port (UDP and TCP),
+        /// and the recursive service if asked; see the module docs for the design.
+        pub async fn start(config: HierarchyConfig) -> Result<Hierarchy, HierarchyError> {
+            let layout = Layout::new(config.leaves)?;
+            let mut addrs: Vec<std::net::Ipv4Addr> =
+                layout.servers.iter().map(|s| s.addr).collect();
+            if config.recursive_service {
+                addrs.push(RESOLVER_ADDR);
+            }
+            let (port, mut sockets) = bind_all(&addrs, config.port)?;
+            let resolver = Resolver::iterative(ResolverConfig::new(
+                vec![SocketAddr::new(ROOT_ADDR.into(), port)],
+                port,
+            ));
+            let cfg = ServerConfig {
+                udp_workers: 1,
+                ..ServerConfig::default()
+            };
+            let mut servers = Vec::new();
+            for spec in &layout.servers {
+                let socks = sockets.remove(0);
+                servers.push(AuthServer::serve(
+                    Arc::new(spec.zones.clone()),
+                    socks,
+                    cfg.clone(),
+                )?);
+            }
+            let recursive = match sockets.pop() {
+                Some(socks) => Some(RecursiveServer::serve(resolver.clone(), socks)?),
+                None => None,
+            };
+            Ok(Hierarchy {
+                port,
+                layout,
+                resolver,
+                servers,
+                recursive,
+            })
+        }
+
+        /// The port every server listens on.
+        pub fn port(&self) -> u16 {
+            self.port
+        }
+
+        /// The root hints (the root server's address and the port).
+        pub fn root_hints(&self) -> Vec<SocketAddr> {
+            vec![SocketAddr::new(ROOT_ADDR.into(), self.port)]
+        }
+
+        /// A configuration for another resolver of this hierarchy (its own cache).
+        pub fn resolver_config(&self) -> ResolverConfig {
+            ResolverConfig::new(self.root_hints(), self.port)
+        }
+
+        /// The in-process iterative resolver (shares its cache with the recursive service).
+        pub fn resolver(&self) -> &Resolver {
+            &self.resolver
+        }
+
+        /// The recursive service's address (UDP and TCP), if it runs.
+        pub fn resolver_addr(&self) -> Option<SocketAddr> {
+            self.recursive.as_ref().map(RecursiveServer::local_addr)
+        }
+
+        /// Every authoritative server: its address and the zones it serves.
+        pub fn servers(&self) -> Vec<(SocketAddr, Vec<Name>)> {
+            self.servers
+                .iter()
+                .zip(&self.layout.servers)
+                .map(|(srv, spec)| {
+                    (
+                        srv.local_addr(),
+                        spec.zones.iter().map(|z| z.origin().clone()).collect(),
+                    )
+                })
+                .collect()
+        }
+
+        /// The layout (zones per address) this hierarchy serves.
+        pub fn layout(&self) -> &Layout {
+            &self.layout
+        }
+
+        /// [`Resolver::lookup_mx`] through this hierarchy.
+        pub async fn lookup_mx(&self, domain: &str) -> Result<Vec<(u16, String)>, LookupError> {
+            self.resolver.lookup_mx(domain).await
+        }
+
+        /// [`Resolver::lookup_ip`] through this hierarchy.
+        pub async fn lookup_ip(&self, host: &str) -> Result<Vec<std::net::IpAddr>, LookupError> {
+            self.resolver.lookup_ip(host).await
+        }
+    }
+
+    /// Binds UDP+TCP on every address with one port: the given one, or (0) the first address's
+    /// ephemeral port, retried a bounded number of times when another address has it taken.
+    fn bind_all(
+        addrs: &[std::net::Ipv4Addr],
+        port: u16,
+    ) -> Result<(u16, Vec<Sockets>), HierarchyError> {
+        let mut last = None;
+        for _ in 0..20 {
+            let Some(first) = addrs.first() else {
+                return Ok((port, Vec::new()));
+            };
+            let first = bind_pair(SocketAddr::new((*first).into(), port), 1)?;
+            let chosen = first.1.local_addr()?.port();
+            let mut all = vec![first];
+            let rest: Result<Vec<Sockets>, std::io::Error> = addrs
+                .iter()
+                .skip(1)
+                .map(|a| bind_pair(SocketAddr::new((*a).into(), chosen), 1))
+                .collect();
+            match rest {
+                Ok(more) => {
+                    all.extend(more);
+                    return Ok((chosen, all));
+                }
+                Err(e) if port == 0 && e.kind() == std::io::ErrorKind::AddrInUse => last = Some(e),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(last
+            .unwrap_or_else(|| std::io::Error::other("no common free port"))
+            .into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

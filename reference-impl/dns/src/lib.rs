@@ -33,6 +33,10 @@ pub mod tcp;
 pub mod text;
 pub mod zone;
 
+pub mod recursive;
+
+#[cfg(feature = "server")]
+pub mod client;
 #[cfg(feature = "server")]
 pub mod server;
 

@@ -58,12 +58,17 @@ impl AuthServer {
         addr: SocketAddr,
         cfg: ServerConfig,
     ) -> io::Result<AuthServer> {
-        let (udp, tcp) = bind_pair(addr, cfg.udp_workers.max(1))?;
+        let sockets = bind_pair(addr, cfg.udp_workers.max(1))?;
+        AuthServer::serve(zones, sockets, cfg)
+    }
+
+    /// Serves `zones` on sockets already bound with [`bind_pair`].
+    pub fn serve(zones: Arc<Zones>, sockets: Sockets, cfg: ServerConfig) -> io::Result<AuthServer> {
+        let (udp, tcp) = sockets;
         let addr = tcp.local_addr()?;
         let mut tasks = Vec::new();
         for sock in udp {
-            let zones = zones.clone();
-            tasks.push(tokio::spawn(udp_worker(sock, zones)));
+            tasks.push(tokio::spawn(udp_worker(sock, zones.clone())));
         }
         tasks.push(tokio::spawn(tcp_acceptor(tcp, zones, cfg)));
         Ok(AuthServer { addr, tasks })
@@ -84,9 +89,12 @@ impl Drop for AuthServer {
     }
 }
 
+/// UDP sockets (one per worker) and the TCP listener of one address.
+pub type Sockets = (Vec<UdpSocket>, TcpListener);
+
 /// Binds `workers` UDP sockets (`SO_REUSEPORT`) and one TCP listener on the same address; with
-/// port 0 a port free for both is found (bounded attempts).
-pub fn bind_pair(addr: SocketAddr, workers: usize) -> io::Result<(Vec<UdpSocket>, TcpListener)> {
+/// port 0 a port free for both is found (bounded attempts). Needs a tokio runtime.
+pub fn bind_pair(addr: SocketAddr, workers: usize) -> io::Result<Sockets> {
     let mut last_err = None;
     for _ in 0..32 {
         match try_bind_pair(addr, workers) {
@@ -100,7 +108,7 @@ pub fn bind_pair(addr: SocketAddr, workers: usize) -> io::Result<(Vec<UdpSocket>
     Err(last_err.unwrap_or_else(|| io::Error::other("no free port")))
 }
 
-fn try_bind_pair(addr: SocketAddr, workers: usize) -> io::Result<(Vec<UdpSocket>, TcpListener)> {
+fn try_bind_pair(addr: SocketAddr, workers: usize) -> io::Result<Sockets> {
     let first = udp_socket(addr)?;
     let bound = first.local_addr()?;
     let mut socks = vec![first];
