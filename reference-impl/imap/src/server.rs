@@ -80,7 +80,10 @@ fn tls_info(stream: &MaybeTls) -> TlsInfo {
 }
 
 /// Run a session on `session` off the async threads.
-async fn blocking(session: ServerSession, f: impl FnOnce(&mut ServerSession) + Send + 'static) -> Result<ServerSession, DriverError> {
+async fn blocking(
+    session: ServerSession,
+    f: impl FnOnce(&mut ServerSession) + Send + 'static,
+) -> Result<ServerSession, DriverError> {
     tokio::task::spawn_blocking(move || {
         let mut s = session;
         f(&mut s);

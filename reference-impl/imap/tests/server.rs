@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use wirecheck_imap::codec::{decode_response, Response, ResponseKind, ResponseLimits};
-use wirecheck_imap::server::{serve, ServeConfig};
+use wirecheck_imap::codec::{Response, ResponseKind, ResponseLimits, decode_response};
+use wirecheck_imap::server::{ServeConfig, serve};
 use wirecheck_imap::session::ServerConfig;
 use wirecheck_store::{Store, Users};
 use wirecheck_wire::driver::{MaybeTls, TlsSide};

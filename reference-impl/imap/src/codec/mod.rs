@@ -13,7 +13,7 @@ mod parse;
 mod response;
 
 pub use command::{CommandDecode, CommandError, CommandLimits, decode_command};
-pub(crate) use parse::{canonical_system_flag, month_name, month_number};
+pub(crate) use parse::{canonical_system_flag, month_name};
 pub use parse::{parse_date, parse_date_time};
 pub use response::{Response, ResponseError, ResponseKind, ResponseLimits, Status, decode_response};
 

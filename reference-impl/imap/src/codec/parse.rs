@@ -321,7 +321,7 @@ pub(crate) fn month_name(month: u8) -> &'static str {
     MONTHS.get(usize::from(month.clamp(1, 12)) - 1).copied().unwrap_or("Jan")
 }
 
-pub(crate) fn month_number(s: &[u8]) -> Option<u8> {
+fn month_number(s: &[u8]) -> Option<u8> {
     MONTHS.iter().position(|m| m.as_bytes().eq_ignore_ascii_case(s)).and_then(|i| u8::try_from(i + 1).ok())
 }
 
@@ -386,10 +386,9 @@ pub fn parse_date_time(s: &[u8]) -> Option<DateTime> {
     if zm > 59 {
         return None;
     }
-    let offset_minutes = sign * i32::try_from(zh * 60 + zm).ok()?;
-    let days = crate::date::days_from_civil(i64::from(date.year), date.month, date.day);
-    let local = days * 86400 + i64::from(h * 3600 + m * 60 + sec);
-    Some(DateTime { unix: local - i64::from(offset_minutes) * 60, offset_minutes })
+    let offset = sign * i16::try_from(zh * 60 + zm).ok()?;
+    let unix = crate::date::to_unix(date, h as u8, m as u8, sec as u8, offset);
+    Some(DateTime { unix, offset_minutes: i32::from(offset) })
 }
 
 #[cfg(test)]

@@ -36,16 +36,7 @@ impl ServerSession {
 
     /// The client's response line in an AUTHENTICATE exchange.
     pub(super) fn auth_line(&mut self, tag: &str, _mechanism: &str) -> bool {
-        let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") else {
-            if self.buf.len() > self.cfg.limits.max_line {
-                self.buf.clear();
-                self.input = Input::SkipLine { tail: Vec::new() };
-                self.tagged(tag, "BAD", "Authentication response too long");
-            }
-            return false;
-        };
-        let line: Vec<u8> = self.buf.drain(..i + 2).take(i).collect();
-        self.input = Input::Command;
+        let Some(line) = self.exchange_line(tag, "Authentication response too long") else { return false };
         if line == b"*" {
             // RFC 9051 §6.2.2: "If the client wishes to cancel ... it issues a line
             // consisting of a single "*". ... the server MUST reject the AUTHENTICATE

@@ -8,8 +8,10 @@ use wirecheck_store::{Flag, FlagOp, Flags, StoreError, Uid};
 use super::selected::flag_list;
 use super::{ServerSession, store_error_text};
 use crate::codec::encode::literal;
-use crate::mime::{self, Part, PartKind};
+use crate::mime;
 use crate::types::{FetchItem, Section, SectionText, SequenceSet};
+use wirecheck_message::Message;
+use wirecheck_message::part::{Part, PartKind};
 
 /// Does fetching `item` set `\Seen` (RFC 9051 §6.4.5: BODY[…] "The \Seen flag is implicitly
 /// set"; .PEEK does not; RFC 3501: RFC822 and RFC822.TEXT do)?
@@ -50,26 +52,20 @@ fn section_name(s: &Section) -> String {
 }
 
 /// The octets a section names, or None for a part that does not exist.
-fn section_data(msg: &[u8], root: &Part, s: &Section) -> Option<Vec<u8>> {
-    let part = root.resolve(&s.part)?;
-    let message = || -> Option<&Part> {
-        if s.part.is_empty() {
-            Some(root)
-        } else {
-            match &part.kind {
-                PartKind::Message(inner) => Some(inner),
-                _ => None,
-            }
-        }
-    };
+fn section_data(msg: &Message, s: &Section) -> Option<Vec<u8>> {
+    let root = msg.root();
+    let part = root.section(&s.part)?;
+    // HEADER / TEXT / HEADER.FIELDS apply to a message: the top one, or the one a
+    // message/rfc822 part encapsulates (RFC 9051 §6.4.5).
+    let message = || -> Option<&Part> { if s.part.is_empty() { Some(root) } else { part.message() } };
     Some(match &s.text {
-        None if s.part.is_empty() => msg.to_vec(),
-        None => part.body(msg).to_vec(),
-        Some(SectionText::Mime) => part.header(msg).to_vec(),
-        Some(SectionText::Header) => message()?.header(msg).to_vec(),
-        Some(SectionText::Text) => message()?.body(msg).to_vec(),
-        Some(SectionText::HeaderFields(n)) => mime::header_fields(message()?.header(msg), n, false),
-        Some(SectionText::HeaderFieldsNot(n)) => mime::header_fields(message()?.header(msg), n, true),
+        None if s.part.is_empty() => msg.raw().to_vec(),
+        None => msg.bytes(&part.body).to_vec(),
+        Some(SectionText::Mime) => msg.bytes(&part.header).to_vec(),
+        Some(SectionText::Header) => msg.bytes(&message()?.header).to_vec(),
+        Some(SectionText::Text) => msg.bytes(&message()?.body).to_vec(),
+        Some(SectionText::HeaderFields(n)) => mime::header_fields(msg, message()?, n, false),
+        Some(SectionText::HeaderFieldsNot(n)) => mime::header_fields(msg, message()?, n, true),
     })
 }
 
@@ -133,7 +129,7 @@ impl ServerSession {
             }
             let content = if want_content {
                 match sel.folder.read(m.uid) {
-                    Ok(b) => Some(mime::to_crlf(b)),
+                    Ok(b) => Some(mime::parse(mime::to_crlf(b))),
                     Err(StoreError::NoSuchMessage(_)) => {
                         some_gone = true;
                         continue;
@@ -146,7 +142,6 @@ impl ServerSession {
             } else {
                 None
             };
-            let root = content.as_deref().map(Part::parse);
             let recent = !rev2 && sel.recent.contains(&m.uid);
             out.extend_from_slice(format!("* {} FETCH (", i + 1).as_bytes());
             let mut first = true;
@@ -166,8 +161,7 @@ impl ServerSession {
                     continue;
                 }
                 sep(&mut out);
-                let body = content.as_deref().unwrap_or_default();
-                match (item, root.as_ref()) {
+                match (item, content.as_ref()) {
                     (FetchItem::Flags, _) => {
                         out.extend_from_slice(format!("FLAGS {}", flag_list(&m.flags, recent)).as_bytes())
                     }
@@ -178,35 +172,35 @@ impl ServerSession {
                         );
                     }
                     (FetchItem::Rfc822Size, _) => {
-                        let size = content.as_ref().map_or(m.size, |c| c.len() as u64);
+                        let size = content.as_ref().map_or(m.size, |c| c.raw().len() as u64);
                         out.extend_from_slice(format!("RFC822.SIZE {size}").as_bytes());
                     }
-                    (FetchItem::Envelope, Some(r)) => {
+                    (FetchItem::Envelope, Some(msg)) => {
                         out.extend_from_slice(b"ENVELOPE ");
-                        mime::envelope(&mut out, r.header(body));
+                        mime::envelope(&mut out, &msg.envelope());
                     }
-                    (FetchItem::Body, Some(r)) => {
+                    (FetchItem::Body, Some(msg)) => {
                         out.extend_from_slice(b"BODY ");
-                        mime::body_structure(&mut out, body, r, false);
+                        mime::body_structure(&mut out, msg.root(), false);
                     }
-                    (FetchItem::BodyStructure, Some(r)) => {
+                    (FetchItem::BodyStructure, Some(msg)) => {
                         out.extend_from_slice(b"BODYSTRUCTURE ");
-                        mime::body_structure(&mut out, body, r, true);
+                        mime::body_structure(&mut out, msg.root(), true);
                     }
-                    (FetchItem::Rfc822, Some(_)) => {
+                    (FetchItem::Rfc822, Some(msg)) => {
                         out.extend_from_slice(b"RFC822 ");
-                        literal(&mut out, body, false);
+                        literal(&mut out, msg.raw(), false);
                     }
-                    (FetchItem::Rfc822Header, Some(r)) => {
+                    (FetchItem::Rfc822Header, Some(msg)) => {
                         out.extend_from_slice(b"RFC822.HEADER ");
-                        literal(&mut out, r.header(body), false);
+                        literal(&mut out, msg.header_bytes(), false);
                     }
-                    (FetchItem::Rfc822Text, Some(r)) => {
+                    (FetchItem::Rfc822Text, Some(msg)) => {
                         out.extend_from_slice(b"RFC822.TEXT ");
-                        literal(&mut out, r.body(body), false);
+                        literal(&mut out, msg.body_bytes(), false);
                     }
-                    (FetchItem::BodySection { section, partial, .. }, Some(r)) => {
-                        let data = section_data(body, r, section);
+                    (FetchItem::BodySection { section, partial, .. }, Some(msg)) => {
+                        let data = section_data(msg, section);
                         let (slice, origin) = partial_of(data.as_deref().unwrap_or_default(), *partial);
                         out.extend_from_slice(format!("BODY[{}]{origin} ", section_name(section)).as_bytes());
                         match data {
@@ -215,9 +209,9 @@ impl ServerSession {
                             Some(_) => literal(&mut out, slice, false),
                         }
                     }
-                    (FetchItem::Binary { part, partial, .. }, Some(r)) => {
+                    (FetchItem::Binary { part, partial, .. }, Some(msg)) => {
                         let name = part.iter().map(u32::to_string).collect::<Vec<_>>().join(".");
-                        match binary_data(body, r, part) {
+                        match binary_data(msg, part) {
                             Ok(data) => {
                                 let data = data.unwrap_or_default();
                                 let (slice, origin) = partial_of(&data, *partial);
@@ -230,9 +224,9 @@ impl ServerSession {
                             }
                         }
                     }
-                    (FetchItem::BinarySize { part }, Some(r)) => {
+                    (FetchItem::BinarySize { part }, Some(msg)) => {
                         let name = part.iter().map(u32::to_string).collect::<Vec<_>>().join(".");
-                        match binary_data(body, r, part) {
+                        match binary_data(msg, part) {
                             Ok(data) => out.extend_from_slice(
                                 format!("BINARY.SIZE[{name}] {}", data.map_or(0, |d| d.len())).as_bytes(),
                             ),
@@ -272,13 +266,13 @@ impl ServerSession {
 
 /// RFC 3516 §4.2 BINARY[part]: the part's content with its transfer encoding undone; the
 /// whole message (unchanged) for an empty path; None for a part that does not exist.
-fn binary_data(msg: &[u8], root: &Part, path: &[u32]) -> Result<Option<Vec<u8>>, ItemError> {
+fn binary_data(msg: &Message, path: &[u32]) -> Result<Option<Vec<u8>>, ItemError> {
     if path.is_empty() {
-        return Ok(Some(msg.to_vec()));
+        return Ok(Some(msg.raw().to_vec()));
     }
-    let Some(part) = root.resolve(path) else { return Ok(None) };
+    let Some(part) = msg.root().section(path) else { return Ok(None) };
     match &part.kind {
         PartKind::Leaf => mime::decoded_body(msg, part).map(Some).ok_or(ItemError::UnknownCte),
-        _ => Ok(Some(part.body(msg).to_vec())),
+        _ => Ok(Some(msg.bytes(&part.body).to_vec())),
     }
 }

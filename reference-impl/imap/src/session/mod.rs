@@ -503,17 +503,25 @@ impl ServerSession {
         self.tagged(tag, "OK", "ENABLE completed");
     }
 
-    fn idle_line(&mut self, tag: &str) -> bool {
+    /// The next line of an exchange inside a command (IDLE's DONE, a SASL response), without
+    /// its CRLF; `None` when incomplete. An over-long one ends the exchange with a tagged BAD.
+    fn exchange_line(&mut self, tag: &str, too_long: &str) -> Option<Vec<u8>> {
         let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") else {
             if self.buf.len() > self.cfg.limits.max_line {
                 self.buf.clear();
                 self.input = Input::SkipLine { tail: Vec::new() };
-                self.tagged(tag, "BAD", "Expected DONE");
+                self.tagged(tag, "BAD", too_long);
             }
-            return false;
+            return None;
         };
-        let line: Vec<u8> = self.buf.drain(..i + 2).take(i).collect();
         self.input = Input::Command;
+        Some(self.buf.drain(..i + 2).take(i).collect())
+    }
+
+    /// RFC 2177 §3: "The IDLE command is terminated by the receipt of a "DONE" continuation
+    /// from the client".
+    fn idle_line(&mut self, tag: &str) -> bool {
+        let Some(line) = self.exchange_line(tag, "Expected DONE") else { return false };
         self.sync_selected(true);
         if line.eq_ignore_ascii_case(b"DONE") {
             self.tagged(tag, "OK", "IDLE terminated");

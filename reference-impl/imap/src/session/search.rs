@@ -7,9 +7,11 @@ use wirecheck_store::Uid;
 
 use super::ServerSession;
 use super::selected::{Msg, Selected, compact};
-use crate::date::{date_of, parse_rfc5322_date};
+use crate::date::{date_of, date_of_header};
 use crate::mime;
 use crate::types::{Date, SearchKey, SearchReturn, SeqNumber, SequenceSet as Set};
+use wirecheck_message::Message;
+use wirecheck_message::part::{Part, PartKind};
 
 /// The charsets SEARCH accepts (RFC 9051 §6.4.4: US-ASCII and UTF-8 MUST be supported).
 const CHARSETS: [&str; 2] = ["US-ASCII", "UTF-8"];
@@ -21,7 +23,7 @@ struct Candidate<'a> {
     largest_uid: Uid,
     msg: &'a Msg,
     recent: bool,
-    content: Option<Vec<u8>>,
+    content: Option<Message>,
 }
 
 fn needs_content(k: &SearchKey) -> bool {
@@ -42,12 +44,12 @@ fn contains_ci(hay: &str, needle: &[u8]) -> bool {
     needle.is_empty() || hay.to_lowercase().contains(&needle)
 }
 
-/// A header field's values for matching: raw (unfolded) and with RFC 2047 words decoded.
-fn header_values(header: &[u8], name: &str) -> Vec<String> {
-    mime::fields(header)
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-        .flat_map(|(_, v)| {
-            let raw = mime::unfold(v);
+/// A header field's values for matching: as written (unfolded) and with RFC 2047 words
+/// decoded.
+fn header_values(msg: &Message, name: &str) -> Vec<String> {
+    msg.fields_named(name)
+        .flat_map(|f| {
+            let raw = f.value();
             let decoded = wirecheck_message::encoded_word::decode_text(&raw).text;
             [raw, decoded]
         })
@@ -55,19 +57,9 @@ fn header_values(header: &[u8], name: &str) -> Vec<String> {
 }
 
 impl Candidate<'_> {
-    fn header(&self) -> &[u8] {
-        let c = self.content.as_deref().unwrap_or_default();
-        let end = c.windows(4).position(|w| w == b"\r\n\r\n").map_or(c.len(), |i| i + 4);
-        &c[..end]
-    }
-
-    fn body(&self) -> &[u8] {
-        let c = self.content.as_deref().unwrap_or_default();
-        &c[self.header().len()..]
-    }
-
     fn field_has(&self, name: &str, needle: &[u8]) -> bool {
-        let vals = header_values(self.header(), name);
+        let Some(msg) = &self.content else { return false };
+        let vals = header_values(msg, name);
         // RFC 9051 §6.4.4 HEADER: "If the string to search is zero-length, this matches all
         // messages that have a header line with the specified field-name".
         if needle.is_empty() {
@@ -76,22 +68,35 @@ impl Candidate<'_> {
         vals.iter().any(|v| contains_ci(v, needle))
     }
 
+    /// The body as stored, and each leaf part decoded (transfer encoding and charset).
     fn body_has(&self, needle: &[u8]) -> bool {
-        let c = self.content.as_deref().unwrap_or_default();
-        let root = mime::Part::parse(c);
-        let mut texts = vec![String::from_utf8_lossy(self.body()).into_owned()];
-        collect_decoded(c, &root, &mut texts, 0);
+        let Some(msg) = &self.content else { return false };
+        if contains_ci(&String::from_utf8_lossy(msg.body_bytes()), needle) {
+            return true;
+        }
+        let mut texts = Vec::new();
+        collect_decoded(msg, msg.root(), &mut texts, 0);
         texts.iter().any(|t| contains_ci(t, needle))
+    }
+
+    fn header_has(&self, needle: &[u8]) -> bool {
+        let Some(msg) = &self.content else { return false };
+        contains_ci(&String::from_utf8_lossy(msg.header_bytes()), needle)
+            || msg
+                .fields()
+                .iter()
+                .any(|f| contains_ci(&wirecheck_message::encoded_word::decode_text(&f.value()).text, needle))
     }
 
     fn internal_date(&self) -> Date {
         let secs = self.msg.internal_date.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-        date_of(secs, 0)
+        date_of(secs)
     }
 
     /// The Date: header's date; the internal date when there is none (as Dovecot does).
     fn sent_date(&self) -> Date {
-        mime::field(self.header(), "Date").and_then(|d| parse_rfc5322_date(&d)).unwrap_or_else(|| self.internal_date())
+        let date = self.content.as_ref().and_then(Message::date);
+        date.map_or_else(|| self.internal_date(), |d| date_of_header(&d))
     }
 
     fn matches(&self, k: &SearchKey) -> bool {
@@ -130,7 +135,7 @@ impl Candidate<'_> {
             Header(name, s) => self.field_has(name, s),
             Body(s) => self.body_has(s),
             // RFC 9051 §6.4.4 TEXT: "in the header or body of the message".
-            Text(s) => contains_ci(&String::from_utf8_lossy(self.header()), s) || self.body_has(s),
+            Text(s) => self.header_has(s) || self.body_has(s),
             Uid(set) => set.contains(self.msg.uid, self.largest_uid),
             SequenceSet(set) => set.contains(self.seq, self.largest_seq),
             Not(k) => !self.matches(k),
@@ -140,19 +145,18 @@ impl Candidate<'_> {
     }
 }
 
-/// Decoded text of the leaf parts (base64 / quoted-printable undone), bounded depth.
-fn collect_decoded(msg: &[u8], p: &mime::Part, out: &mut Vec<String>, depth: usize) {
+/// Decoded text of the leaf parts (transfer encoding and charset undone), bounded depth.
+fn collect_decoded(msg: &Message, p: &Part, out: &mut Vec<String>, depth: usize) {
     if depth > 16 {
         return;
     }
     match &p.kind {
-        mime::PartKind::Leaf => {
-            if let Some(d) = mime::decoded_body(msg, p) {
-                out.push(String::from_utf8_lossy(&d).into_owned());
-            }
+        PartKind::Leaf => {
+            let text = msg.text(p).unwrap_or_else(|| String::from_utf8_lossy(&msg.decoded_body(p).data).into_owned());
+            out.push(text);
         }
-        mime::PartKind::Multipart(children) => children.iter().for_each(|c| collect_decoded(msg, c, out, depth + 1)),
-        mime::PartKind::Message(inner) => collect_decoded(msg, inner, out, depth + 1),
+        PartKind::Multipart(m) => m.parts.iter().for_each(|c| collect_decoded(msg, c, out, depth + 1)),
+        PartKind::Message(inner) => collect_decoded(msg, inner, out, depth + 1),
     }
 }
 
@@ -188,7 +192,8 @@ impl Selected {
             if m.gone {
                 continue;
             }
-            let content = if want_content { self.folder.read(m.uid).ok().map(mime::to_crlf) } else { None };
+            let content =
+                if want_content { self.folder.read(m.uid).ok().map(|b| mime::parse(mime::to_crlf(b))) } else { None };
             if want_content && content.is_none() {
                 continue;
             }
