@@ -109,18 +109,22 @@ async fn rest_resumes_downloads_and_uploads() {
     c.cmd("RETR hello.txt", 554).await;
 }
 
-#[tokio::test]
-async fn abor_interrupts_a_transfer_with_426_then_226() {
-    let s = server().await;
-    // A big (sparse) file the client will not read, so the transfer cannot finish.
-    let f = std::fs::File::create(s.path("pub/big.bin")).unwrap();
-    f.set_len(256 << 20).unwrap();
-    drop(f);
+/// Log in and start a RETR of a big (sparse) file the client does not read, so the transfer
+/// cannot finish; returns after the 150.
+async fn start_big_retr(s: &Server) -> (Client, tokio::net::TcpStream) {
+    make_big_file(s, "pub/big.bin");
     let mut c = Client::login(s.addr).await;
     c.cmd("TYPE I", 200).await;
     let data = c.pasv().await;
     c.send("RETR pub/big.bin").await;
     assert_eq!(c.reply().await.code, 150);
+    (c, data)
+}
+
+#[tokio::test]
+async fn abor_interrupts_a_transfer_with_426_then_226() {
+    let s = server().await;
+    let (mut c, data) = start_big_retr(&s).await;
     // Telnet IP, then Synch (IAC DM), then ABOR, as RFC 959 §4.1.3 describes.
     c.send_raw(b"\xff\xf4\xff\xf2ABOR\r\n").await;
     assert_eq!(c.reply().await.code, 426);
@@ -139,14 +143,7 @@ async fn abor_interrupts_a_transfer_with_426_then_226() {
 #[tokio::test]
 async fn stat_is_answered_during_a_transfer() {
     let s = server().await;
-    let f = std::fs::File::create(s.path("pub/big.bin")).unwrap();
-    f.set_len(256 << 20).unwrap();
-    drop(f);
-    let mut c = Client::login(s.addr).await;
-    c.cmd("TYPE I", 200).await;
-    let _data = c.pasv().await;
-    c.send("RETR pub/big.bin").await;
-    assert_eq!(c.reply().await.code, 150);
+    let (mut c, _data) = start_big_retr(&s).await;
     c.cmd("STAT", 211).await;
     c.send("ABOR").await;
     assert_eq!(c.reply().await.code, 426);

@@ -239,7 +239,16 @@ async fn control_loop(
                     session.handle_eof();
                     return Ok(());
                 }
-                Some(Ok(n)) => session.handle_input(buf.get(..n).unwrap_or_default()),
+                Some(Ok(n)) => {
+                    session.handle_input(buf.get(..n).unwrap_or_default());
+                    let mut more = Vec::new();
+                    let eof = read_past_urgent_mark(stream, &mut more);
+                    session.handle_input(&more);
+                    if eof {
+                        session.handle_eof();
+                        return Ok(());
+                    }
+                }
                 Some(Err(e)) => return Err(e.into()),
             },
             Some((id, ev)) = rx.recv() => {
@@ -253,6 +262,25 @@ async fn control_loop(
             }
         }
     }
+}
+
+/// tokio takes a short read as "socket drained" and waits for the next readiness edge. A read
+/// that stopped at the TCP urgent mark leaves bytes behind that no edge announces: the ABOR a
+/// client sends as urgent data (RFC 959 §4.1.3 Synch; Python's ftplib does) would wait for
+/// the next packet. Pick such bytes up with direct non-blocking reads; true at EOF.
+fn read_past_urgent_mark(stream: &MaybeTls, out: &mut Vec<u8>) -> bool {
+    use std::io::Read;
+    let MaybeTls::Plain(tcp) = stream else { return false };
+    let sock = socket2::SockRef::from(tcp);
+    let mut buf = [0u8; 4096];
+    for _ in 0..4 {
+        match (&*sock).read(&mut buf) {
+            Ok(0) => return true,
+            Ok(n) => out.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Err(_) => break,
+        }
+    }
+    false
 }
 
 /// Read once, giving up (`None`) after `limit`.

@@ -28,6 +28,12 @@ impl Server {
     }
 }
 
+/// A 256 MiB sparse file at `rel`: too big for any socket buffer.
+pub fn make_big_file(s: &Server, rel: &str) {
+    let f = std::fs::File::create(s.path(rel)).unwrap();
+    f.set_len(256 << 20).unwrap();
+}
+
 pub async fn server_with(f: impl FnOnce(&mut ServeConfig)) -> Server {
     let dir = tempfile::tempdir().unwrap();
     create_peer_tree(dir.path()).unwrap();
