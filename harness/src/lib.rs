@@ -4,5 +4,7 @@
 pub mod corpus;
 pub mod lint;
 pub mod protocol;
+pub mod runner;
 pub mod select;
+pub mod target;
 pub mod transcript;

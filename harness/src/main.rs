@@ -1,1 +1,179 @@
-fn main() {}
+//! The `wirecheck` binary: argument parsing, console output, and the exit-status policy
+//! (0 nothing failed, 1 some case failed, 2 the run could not be done).
+#![forbid(unsafe_code)]
+
+mod cli;
+mod console;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use wirecheck::corpus;
+use wirecheck::lint::{self, Severity};
+use wirecheck::protocol::Limits;
+use wirecheck::runner::{self, Fixtures, RunOptions};
+use wirecheck::select::Selection;
+use wirecheck::target::TargetSpec;
+use wirecheck::transcript::load::protocol_from_path;
+use wirecheck_reports::{Outcome, Report, SCHEMA_VERSION, TargetReport};
+
+use cli::{Cli, Command, LintArgs, RunArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run(a) => tokio_main(run(a)),
+        Command::Lint(a) => lint_corpus(&a),
+        Command::Demo(_) => pending("demo"),
+        Command::Serve(_) => pending("serve"),
+        Command::Grade(_) => pending("grade"),
+        Command::Diff(_) => pending("diff"),
+        Command::Fuzz(_) => pending("fuzz"),
+        Command::Import(_) => pending("import"),
+    };
+    match code {
+        Ok(c) => ExitCode::from(c),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn pending(what: &str) -> anyhow::Result<u8> {
+    bail!("`wirecheck {what}` is not implemented yet")
+}
+
+fn tokio_main(f: impl std::future::Future<Output = anyhow::Result<u8>>) -> anyhow::Result<u8> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?.block_on(f)
+}
+
+fn lint_corpus(a: &LintArgs) -> anyhow::Result<u8> {
+    let findings = lint::lint_dir(&a.dir)?;
+    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    for f in &findings {
+        println!("{f}");
+    }
+    let files = corpus::transcript_files(&a.dir)?.len();
+    println!("{files} transcript(s), {errors} error(s), {} warning(s)", findings.len() - errors);
+    Ok(u8::from(errors > 0))
+}
+
+/// Exit status for a finished run: 1 when a case failed; 2 when nothing could be run at all
+/// (every case that ran ended in `error`); else 0.
+fn exit_status(t: &TargetReport) -> u8 {
+    let s = &t.summary;
+    if s.count(Outcome::Fail) > 0 {
+        1
+    } else if s.total > 0 && s.count(Outcome::Error) == s.total {
+        2
+    } else {
+        0
+    }
+}
+
+async fn run(a: RunArgs) -> anyhow::Result<u8> {
+    let (corpus, problems) = corpus::load_lenient(&a.corpus)?;
+    let protocol = (a.protocol != "all").then(|| a.protocol.clone());
+    let (fatal, other): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| {
+        let pp = protocol_from_path(&p.file);
+        protocol.is_none() || pp.is_none() || pp == protocol.as_deref()
+    });
+    if !other.is_empty() {
+        eprintln!("warning: {} problem(s) in transcripts of other protocols (see `wirecheck lint`)", other.len());
+    }
+    if !fatal.is_empty() {
+        let list: Vec<String> = fatal.iter().map(ToString::to_string).collect();
+        bail!("invalid transcripts:\n{}", list.join("\n"));
+    }
+    let selection = Selection {
+        protocol,
+        filters: a.filters.clone(),
+        exact: a.exact,
+        skip: a.skip.clone(),
+        tags: a.tag.clone(),
+        rfc: a.rfc.clone(),
+    };
+    let selected = selection.apply(&corpus);
+    if a.list {
+        for t in &selected {
+            println!("{}: test", t.meta.id);
+        }
+        return Ok(0);
+    }
+    if selected.is_empty() {
+        eprintln!("no transcripts selected under {}", a.corpus.display());
+    }
+    let mut target = match (&a.target, &a.target_cmd) {
+        (Some(t), _) => TargetSpec::addr(t.clone()),
+        (None, Some(c)) => TargetSpec::command(c.clone(), a.isolate),
+        (None, None) => bail!("give --target HOST:PORT or --target-cmd CMD"),
+    };
+    target.name = a.name.clone();
+    for s in &a.service {
+        let Some((k, v)) = s.split_once('=') else { bail!("--service {s:?}: expected NAME=HOST:PORT") };
+        target.services.insert(k.to_string(), v.to_string());
+    }
+    let tls_roots = match &a.ca {
+        Some(p) => {
+            use rustls_pki_types::CertificateDer;
+            use rustls_pki_types::pem::PemObject;
+            let pem = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().with_context(|| format!("parsing {}", p.display()))?
+        }
+        None => Vec::new(),
+    };
+    let limits = Limits { max_line: a.max_line.max(64), max_reply: a.max_reply.max(512) };
+    let total = selected.len();
+    let console = Arc::new(console::Console::new(total, std::io::stderr().is_terminal()));
+    let mut opts = RunOptions {
+        limits,
+        step_timeout: a.timeout,
+        startup_timeout: a.startup_timeout,
+        insecure: a.insecure,
+        tls_roots,
+        fixtures: Fixtures {
+            user: a.user.clone(),
+            pass: a.pass.clone(),
+            domain: a.domain.clone(),
+            mailbox_count: a.mailbox_count,
+            tls: a.tls,
+            everything: false,
+        },
+        record_cap: limits.max_reply.saturating_mul(2),
+        progress: Some(console.clone()),
+        ..RunOptions::default()
+    };
+    if let Some(n) = a.test_threads {
+        opts.jobs = n.max(1);
+    }
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let tr = runner::run_transcripts(&selected, &target, &opts).await?;
+    console.done();
+    let report = Report {
+        schema: SCHEMA_VERSION,
+        tool: "wirecheck".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        started: humantime::format_rfc3339_seconds(started).to_string(),
+        duration_ms: clock.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
+        targets: vec![tr],
+    };
+    console::print_failures(&report);
+    if let Some(p) = &a.json {
+        wirecheck_reports::json::write(&report, p).with_context(|| format!("writing {}", p.display()))?;
+    }
+    if let Some(p) = &a.junit {
+        wirecheck_reports::junit::write(&report, p).with_context(|| format!("writing {}", p.display()))?;
+    }
+    if let Some(d) = &a.report {
+        wirecheck_reports::index::write_all(&report, d).with_context(|| format!("writing {}", d.display()))?;
+    }
+    print!("{}", wirecheck_reports::console::summary_with_report_dir(&report, a.report.as_deref()));
+    let t = report.targets.first().context("no target in the report")?;
+    Ok(exit_status(t))
+}

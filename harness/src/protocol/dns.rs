@@ -76,6 +76,9 @@ impl Framer for DnsFramer {
     fn decode_datagram(&mut self, datagram: &[u8], _limits: &Limits) -> Result<Unit, FrameError> {
         message_unit(datagram, datagram)
     }
+    fn completes_at_line_end(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -151,6 +151,13 @@ pub trait Framer: Send {
     /// number of bytes used and the unit.
     fn decode(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<(usize, Unit)>, FrameError>;
 
+    /// True when a unit can only be completed by a line end (`\n`): the caller then skips
+    /// decoding until one arrives or the line cap is passed, so a long unterminated line is
+    /// not re-scanned on every read. False for length-prefixed framing (DNS over TCP).
+    fn completes_at_line_end(&self) -> bool {
+        true
+    }
+
     /// Frame one datagram (UDP): the whole datagram is one unit.
     fn decode_datagram(&mut self, datagram: &[u8], limits: &Limits) -> Result<Unit, FrameError> {
         match self.decode(datagram, limits)? {

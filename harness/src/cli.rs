@@ -1,0 +1,188 @@
+//! The command line: `wirecheck run`, `wirecheck lint`, and room for the other subcommands.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// wirecheck: conformance tests for SMTP, POP3, IMAP, FTP and DNS servers (and clients).
+#[derive(Debug, Parser)]
+#[command(name = "wirecheck", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run transcripts against a target.
+    Run(RunArgs),
+    /// Check a corpus: syntax, ids, RFC references, unreachable steps.
+    Lint(LintArgs),
+    /// Start the reference servers and run the whole corpus (not implemented yet).
+    Demo(Pending),
+    /// Run the reference servers (not implemented yet).
+    Serve(Pending),
+    /// Grade many targets from a roster (not implemented yet).
+    Grade(Pending),
+    /// Compare a target's replies with the oracle's (not implemented yet).
+    Diff(Pending),
+    /// Differential network fuzzing (not implemented yet).
+    Fuzz(Pending),
+    /// Turn a captured session into a draft transcript (not implemented yet).
+    Import(Pending),
+}
+
+/// Arguments of a subcommand that is not there yet.
+#[derive(Debug, Args)]
+pub struct Pending {
+    /// Anything.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+const RUN_HELP: &str = "\
+TRANSCRIPTS
+  A transcript is a TOML file: metadata (id, title, rfc, level, …) and a script in the
+  C:/S: notation of the RFCs, one step per line:
+
+    S: 220 *                  wait for one complete reply; code 220, any text
+    C: EHLO client.example    send the line (CRLF added)
+    S: 250 *                  a multi-line reply is one unit; 2xx and 250|251 work too
+    S| 250-PIPELINING         …or match it line by line
+    S: ~ (?m)^250[ -]SIZE     a regex anywhere in the reply
+    C> RCPT TO:<a@b>\\n        raw bytes, no CRLF added (escapes \\r \\n \\0 \\xHH)
+    C: AUTH PLAIN ${base64(\"\\0\" + user + \"\\0\" + pass)}
+    S: 227 *($(h),$(p))*      captures into variables
+    expect close              the server closes the connection
+
+  Outcomes: pass, fail (MUST broken), non-strict (SHOULD), unimplemented (optional
+  extension refused), informational (MAY), error (could not run), skipped.
+  Exit status: 0 nothing failed, 1 some case failed, 2 the run could not be done.
+
+  The whole notation: docs/transcripts.md.";
+
+/// `wirecheck run`.
+#[derive(Debug, Args)]
+#[command(after_long_help = RUN_HELP, after_help = "Run with --help for the transcript notation's basics.")]
+pub struct RunArgs {
+    /// The protocol: smtp, pop3, imap, ftp, dns, message, scenarios (or `all`).
+    pub protocol: String,
+    /// Run only cases whose id contains one of these.
+    pub filters: Vec<String>,
+    /// The target server, HOST:PORT.
+    #[arg(long, conflicts_with = "target_cmd", required_unless_present_any = ["target_cmd", "list"])]
+    pub target: Option<String>,
+    /// Start the target: a shell command with {port} (and {host}) substituted.
+    #[arg(long)]
+    pub target_cmd: Option<String>,
+    /// With --target-cmd: a freshly started target for every transcript.
+    #[arg(long, requires = "target_cmd")]
+    pub isolate: bool,
+    /// Filters match whole ids exactly.
+    #[arg(long)]
+    pub exact: bool,
+    /// Skip cases whose id contains this (repeatable).
+    #[arg(long)]
+    pub skip: Vec<String>,
+    /// List the selected cases, run nothing.
+    #[arg(long)]
+    pub list: bool,
+    /// Only cases with this tag (repeatable).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Only cases citing this RFC (section): 5321, 5321#4.1, 5321#4.1.4 (repeatable).
+    #[arg(long)]
+    pub rfc: Vec<String>,
+    /// The corpus directory.
+    #[arg(long, default_value = "transcripts")]
+    pub corpus: PathBuf,
+    /// Cases run at once.
+    #[arg(long, visible_alias = "jobs", value_name = "N")]
+    pub test_threads: Option<usize>,
+    /// Write the report as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the HTML report (index.html and one page per target) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Write JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// The per-step timeout for every case (overrides the transcripts' step-timeout).
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DUR")]
+    pub timeout: Option<Duration>,
+    /// How long a started target has to accept connections.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s", value_name = "DUR")]
+    pub startup_timeout: Duration,
+    /// Accept any TLS certificate (self-signed test servers).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Trust the certificates in this PEM file.
+    #[arg(long, value_name = "PEM")]
+    pub ca: Option<PathBuf>,
+    /// The longest reply line accepted, in bytes.
+    #[arg(long, default_value_t = 64 * 1024, value_name = "N")]
+    pub max_line: usize,
+    /// The largest reply unit accepted, in bytes (also caps continuation lines).
+    #[arg(long, default_value_t = 1024 * 1024, value_name = "N")]
+    pub max_reply: usize,
+    /// ${user} for log-ins.
+    #[arg(long, default_value = "alice")]
+    pub user: String,
+    /// ${pass}.
+    #[arg(long, default_value = "secret")]
+    pub pass: String,
+    /// ${domain}.
+    #[arg(long, default_value = "example.test")]
+    pub domain: String,
+    /// Messages in the user's maildrop (cases that require `mailbox:N` need it).
+    #[arg(long, value_name = "N")]
+    pub mailbox_count: Option<u32>,
+    /// The target offers TLS (cases that require `tls`).
+    #[arg(long)]
+    pub tls: bool,
+    /// Another service of the target, for scenarios: NAME=HOST:PORT (repeatable).
+    #[arg(long, value_name = "NAME=HOST:PORT")]
+    pub service: Vec<String>,
+    /// The target's name in reports.
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+/// `wirecheck lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The corpus directory.
+    #[arg(default_value = "transcripts")]
+    pub dir: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_flags() {
+        let c = Cli::try_parse_from([
+            "wirecheck", "run", "smtp", "--target", "127.0.0.1:25", "rcpt", "--exact", "--skip", "x", "--tag", "t",
+            "--rfc", "5321#4.1.4", "--jobs", "3", "--timeout", "2s", "--insecure", "--max-line", "100",
+        ])
+        .unwrap();
+        let Command::Run(r) = c.command else { panic!() };
+        assert_eq!(r.filters, vec!["rcpt"]);
+        assert_eq!(r.test_threads, Some(3));
+        assert_eq!(r.timeout, Some(Duration::from_secs(2)));
+        assert!(Cli::try_parse_from(["wirecheck", "run", "smtp"]).is_err(), "a target is required");
+        assert!(Cli::try_parse_from(["wirecheck", "run", "smtp", "--list"]).is_ok());
+        assert!(Cli::try_parse_from(["wirecheck", "run", "smtp", "--target", "a:1", "--target-cmd", "x"]).is_err());
+    }
+}
