@@ -1,0 +1,276 @@
+//! Who may send to whom, and where accepted mail goes: the [`MailSink`] behind both
+//! listeners.
+//!
+//! * **MX port** (RFC 5321 §3.6.2, no open relay): recipients in our domains that resolve
+//!   to a user are accepted (`<Postmaster>` always, RFC 5321 §4.5.1), unknown local users
+//!   get `550 5.1.1`, other domains `554 5.7.1` unless the client authenticated.
+//! * **Submission port** (RFC 6409): the session requires AUTH before MAIL (`530 5.7.0`,
+//!   §4.3); then any recipient is accepted. A missing `Date:` or `Message-ID:` is added
+//!   (§8.2, §8.3).
+//!
+//! Delivery (RFC 5321 §6.1, "the receiver-SMTP MUST NOT lose the message"): local
+//! recipients go into their maildir INBOX with a `Return-Path:` (§4.4), fsynced by the
+//! store; remote recipients, and local ones whose delivery failed for now, go into the
+//! queue, fsynced, in one entry. Only then does `deliver` return and the session send `250`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use wirecheck_smtp::codec::{ForwardPath, Ret, ReversePath};
+use wirecheck_smtp::server::{
+    DeliveryError, Envelope, MailSink, RcptVerdict, Recipient, VerifyVerdict, rfc5322_date,
+};
+use wirecheck_store::{StoreError, Uid};
+
+use crate::Ctx;
+use crate::queue::{QueueEntry, QueuedRecipient, RcptState, new_id};
+
+/// Which listener a session came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Port {
+    /// Mail from other MTAs for our domains (port 25's role).
+    Mx,
+    /// Mail from our users' clients (RFC 6409, port 587 / 465's role).
+    Submission,
+}
+
+/// The sink of one SMTP session.
+#[derive(Clone)]
+pub struct Policy {
+    ctx: Arc<Ctx>,
+    port: Port,
+}
+
+/// Where a recipient's mail goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Destination {
+    /// Into this user's maildir.
+    Local(String),
+    /// To another domain (lower case).
+    Remote(String),
+    /// One of our domains, no such user.
+    Unknown,
+}
+
+impl Policy {
+    pub(crate) fn new(ctx: Arc<Ctx>, port: Port) -> Policy {
+        Policy { ctx, port }
+    }
+}
+
+impl MailSink for Policy {
+    fn check_rcpt(&mut self, envelope: &Envelope, rcpt: &Recipient) -> RcptVerdict {
+        match classify(&self.ctx, &rcpt.path) {
+            Destination::Local(_) => RcptVerdict::Local,
+            // RFC 5321 §4.5.1: Postmaster must be accepted; with no user to take it, say
+            // "not now" rather than "no such user".
+            Destination::Unknown if rcpt.path.is_postmaster() => RcptVerdict::TemporaryFailure,
+            Destination::Unknown => RcptVerdict::UnknownUser,
+            // RFC 5321 §3.6.2: relaying only for clients we know (authenticated).
+            Destination::Remote(_) if envelope.client.authenticated.is_some() => RcptVerdict::Relay,
+            Destination::Remote(_) => RcptVerdict::RelayDenied,
+        }
+    }
+
+    fn authenticate(&mut self, user: &str, password: &str) -> bool {
+        self.ctx.store.users().verify(user, password.as_bytes())
+    }
+
+    /// RFC 5321 §7.3: VRFY may be refused to protect the user list; `252`.
+    fn verify(&mut self, _argument: &str) -> VerifyVerdict {
+        VerifyVerdict::CannotVerify
+    }
+
+    fn deliver(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, DeliveryError> {
+        let ctx = &self.ctx;
+        let hops = count_received(message);
+        if hops > ctx.config.max_hops {
+            // RFC 5321 §6.3: a message with too many Received: fields is looping.
+            return Err(DeliveryError::Permanent(format!("routing loop: {hops} Received fields")));
+        }
+        let now = ctx.clock.now();
+        let fixed;
+        let message = if self.port == Port::Submission {
+            fixed = submission_fixups(message, &ctx.config.hostname, now);
+            fixed.as_slice()
+        } else {
+            message
+        };
+        let from = envelope.from.to_string();
+        let mut queued = Vec::new();
+        let mut done = HashSet::new();
+        for rcpt in &envelope.recipients {
+            match classify(ctx, &rcpt.path) {
+                Destination::Local(user) => {
+                    // One copy per mailbox, however many of its addresses were given.
+                    if !done.insert(user.clone()) {
+                        continue;
+                    }
+                    if let Err(e) = deliver_local(ctx, &user, &from, message) {
+                        tracing::warn!("local delivery to {user} failed, queued for retry: {e}");
+                        let mut q = QueuedRecipient::from_recipient(rcpt, Some(user));
+                        q.status = Some("4.3.0".into());
+                        q.last_reply = Some(format!("local delivery failed: {e}"));
+                        queued.push(q);
+                    }
+                }
+                Destination::Remote(_) => queued.push(QueuedRecipient::from_recipient(rcpt, None)),
+                // Accepted at RCPT, unknown now (cannot happen while users are fixed):
+                // recorded as failed so the sender hears of it.
+                Destination::Unknown => {
+                    let mut q = QueuedRecipient::from_recipient(rcpt, None);
+                    q.state = RcptState::Failed;
+                    q.status = Some("5.1.1".into());
+                    q.last_reply = Some("no such user here".into());
+                    queued.push(q);
+                }
+            }
+        }
+        if queued.is_empty() {
+            return Ok(new_id(now));
+        }
+        let mut entry = QueueEntry::new(&envelope.from, queued, now);
+        entry.ret = envelope.ret.map(|r| match r {
+            Ret::Full => "FULL".to_string(),
+            Ret::Hdrs => "HDRS".to_string(),
+        });
+        entry.envid = envelope.envid.clone();
+        // If some local copies went out and this fails, the client tries again and those
+        // recipients get the message twice: RFC 5321 §6.1 prefers that to losing it.
+        let id = ctx.queue.enqueue(entry, message).map_err(|e| DeliveryError::Temporary(e.to_string()))?;
+        ctx.wake.notify_one();
+        Ok(id)
+    }
+
+    fn now(&self) -> SystemTime {
+        self.ctx.clock.now()
+    }
+}
+
+/// Where mail for `path` goes.
+pub(crate) fn classify(ctx: &Ctx, path: &ForwardPath) -> Destination {
+    let postmaster = || postmaster_user(ctx).map_or(Destination::Unknown, Destination::Local);
+    let Some(m) = path.mailbox() else {
+        return postmaster();
+    };
+    let domain = m.domain().as_str();
+    if !ctx.config.is_local_domain(domain) {
+        return Destination::Remote(domain.to_ascii_lowercase());
+    }
+    let address = format!("{}@{domain}", m.local_part_unquoted());
+    match ctx.store.users().resolve(&address) {
+        Some(u) => Destination::Local(u.name.clone()),
+        None if path.is_postmaster() => postmaster(),
+        None => Destination::Unknown,
+    }
+}
+
+/// The user `<Postmaster>` goes to: configured, else whoever `postmaster` resolves to,
+/// else the first user.
+fn postmaster_user(ctx: &Ctx) -> Option<String> {
+    let users = ctx.store.users();
+    ctx.config
+        .postmaster
+        .clone()
+        .or_else(|| users.resolve("postmaster").map(|u| u.name.clone()))
+        .or_else(|| users.users.first().map(|u| u.name.clone()))
+}
+
+/// Final delivery into `user`'s INBOX with `Return-Path: <from>` on top (RFC 5321 §4.4:
+/// "the final delivery SMTP server ... MUST insert a return-path line"). Durable on return.
+pub(crate) fn deliver_local(ctx: &Ctx, user: &str, from: &str, message: &[u8]) -> Result<Uid, StoreError> {
+    let mut bytes = Vec::with_capacity(message.len() + from.len() + 16);
+    bytes.extend_from_slice(format!("Return-Path: {from}\r\n").as_bytes());
+    bytes.extend_from_slice(message);
+    ctx.store.deliver(user, "INBOX", &bytes)
+}
+
+/// The length of the header fields (each with its CRLF, without the empty line that ends
+/// the header section), or the whole message when it has no empty line.
+fn header_len(message: &[u8]) -> usize {
+    if message.starts_with(b"\r\n") {
+        return 0;
+    }
+    message.windows(4).position(|w| w == b"\r\n\r\n").map_or(message.len(), |i| i + 2)
+}
+
+/// The header field lines (each with its name) of the header section.
+fn field_names(message: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let head = message.get(..header_len(message)).unwrap_or_default();
+    head.split(|&b| b == b'\n')
+        .filter(|l| l.first().is_some_and(|c| !c.is_ascii_whitespace()))
+        .filter_map(|l| l.split(|&b| b == b':').next())
+}
+
+fn has_field(message: &[u8], name: &str) -> bool {
+    field_names(message).any(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+}
+
+/// `Received:` fields in the header (RFC 5321 §6.3 loop detection).
+fn count_received(message: &[u8]) -> usize {
+    field_names(message).filter(|n| n.eq_ignore_ascii_case(b"Received")).count()
+}
+
+/// RFC 6409 §8.2 / §8.3: add `Date:` and `Message-ID:` when missing, at the end of the
+/// header section.
+fn submission_fixups(message: &[u8], hostname: &str, now: SystemTime) -> Vec<u8> {
+    let mut extra = String::new();
+    if !has_field(message, "Date") {
+        extra.push_str(&format!("Date: {}\r\n", rfc5322_date(now)));
+    }
+    if !has_field(message, "Message-ID") {
+        extra.push_str(&format!("Message-ID: <{}@{hostname}>\r\n", new_id(now)));
+    }
+    if extra.is_empty() {
+        return message.to_vec();
+    }
+    let (head, rest) = message.split_at(header_len(message));
+    let mut out = Vec::with_capacity(message.len() + extra.len() + 2);
+    out.extend_from_slice(head);
+    if !head.is_empty() && !head.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(extra.as_bytes());
+    // `rest` starts with the empty line that ends the header, when there is one.
+    out.extend_from_slice(rest);
+    out
+}
+
+/// The sender of a DSN for `entry` as a forward-path, when it has one.
+pub(crate) fn sender_path(entry: &QueueEntry) -> Option<ForwardPath> {
+    match entry.reverse_path()? {
+        ReversePath::Null => None,
+        ReversePath::Mailbox(m) => Some(ForwardPath::Mailbox(m)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn header_scanning() {
+        let m = b"Received: x\r\nreceived: y\r\n\tcontinued: z\r\nSubject: s\r\n\r\nReceived: body\r\n";
+        assert_eq!(count_received(m), 2);
+        assert!(has_field(m, "subject"));
+        assert!(!has_field(m, "Date"));
+        assert_eq!(header_len(b"\r\nbody"), 0);
+        assert_eq!(header_len(b"A: b\r\n"), 6);
+    }
+
+    #[test]
+    fn submission_adds_date_and_message_id_before_the_empty_line() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_704_067_200);
+        let out = submission_fixups(b"Received: r\r\nSubject: s\r\n\r\nbody\r\n", "mx.alpha.test", now);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("Received: r\r\nSubject: s\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <"), "{text}");
+        assert!(text.ends_with("@mx.alpha.test>\r\n\r\nbody\r\n"), "{text}");
+        let complete = b"Date: d\r\nMessage-ID: <a@b>\r\n\r\nbody\r\n";
+        assert_eq!(submission_fixups(complete, "h", now), complete);
+        // No empty line at all: the fields are appended to the header.
+        let out = submission_fixups(b"Subject: s\r\nMessage-ID: <a@b>\r\n", "h", now);
+        assert_eq!(out, b"Subject: s\r\nMessage-ID: <a@b>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n");
+    }
+}
