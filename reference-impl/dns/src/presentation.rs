@@ -8,6 +8,11 @@
 //! `edns=VERSION`, `bufsize=N` (implies EDNS), `ednsflags=N` (the 15 Z bits),
 //! `ednsopt=CODE[:HEX]` (repeatable).
 //!
+//! The same line can carry records, for the answers wirecheck sends when it plays a server:
+//! after the header part, each `; answer RECORD`, `; authority RECORD` or `; additional RECORD`
+//! (or `; an`, `; ns`, `; ar`) adds one record in master-file form with absolute names, e.g.
+//! `example.test. A +qr +aa id=7 ; answer example.test. 3600 IN A 127.0.0.10`.
+//!
 //! **Messages** ([`render`]) are shaped like dig's output, without blank lines (so transcripts can
 //! match them line by line):
 //!
@@ -77,6 +82,45 @@ pub enum PresentationError {
 
 /// Parses a one-line query (see the module docs).
 pub fn parse_query(line: &str) -> Result<Message, PresentationError> {
+    let mut segments = split_segments(line).into_iter();
+    let mut msg = parse_query_part(segments.next().unwrap_or_default())?;
+    for (i, segment) in segments.enumerate() {
+        let segment = segment.trim();
+        let (section, record) = segment
+            .split_once(char::is_whitespace)
+            .unwrap_or((segment, ""));
+        let target = match section.to_ascii_lowercase().as_str() {
+            "answer" | "an" => &mut msg.answers,
+            "authority" | "ns" => &mut msg.authorities,
+            "additional" | "ar" => &mut msg.additionals,
+            _ => return Err(PresentationError::Field(segment.to_string())),
+        };
+        target.push(parse_record_at(record.trim(), i + 2)?);
+    }
+    Ok(msg)
+}
+
+/// Splits at `;` outside double quotes (a `\` escape keeps the next character).
+fn split_segments(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                out.push(&line[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&line[start..]);
+    out
+}
+
+fn parse_query_part(line: &str) -> Result<Message, PresentationError> {
     let mut words = line.split_whitespace();
     let qname = words.next().ok_or(PresentationError::Empty)?;
     let name = Name::parse(qname).map_err(|error| PresentationError::Name {

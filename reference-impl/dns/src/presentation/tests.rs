@@ -177,3 +177,29 @@ fn record_lines() {
         "ftp.example.test.\t3600\tIN\tCNAME\twww.example.test."
     );
 }
+
+#[test]
+fn query_line_with_records_for_the_server_role() {
+    let m = parse_query(
+        "example.test. MX +qr +aa id=7 rcode=NOERROR ; answer example.test. 3600 IN MX 10 mail.example.test. \
+         ; ns example.test. 3600 IN NS ns1.example.test. ; additional txt.test. 60 IN TXT \"a;b\" \"c\\\"d;\"",
+    )
+    .unwrap();
+    assert!(m.header.qr && m.header.aa);
+    assert_eq!(
+        (m.answers.len(), m.authorities.len(), m.additionals.len()),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        m.additionals[0].rdata,
+        RData::Txt(vec![b"a;b".to_vec(), b"c\"d;".to_vec()])
+    );
+    assert_eq!(
+        render_record(&m.answers[0]),
+        "example.test.\t3600\tIN\tMX\t10 mail.example.test."
+    );
+    assert!(parse_query("a. ; bogus a. 1 IN A 127.0.0.1").is_err());
+    assert!(parse_query("a. ; answer a. 1 IN A nope").is_err());
+    let nx = parse_query("nope.test. A +qr id=1 rcode=NXDOMAIN ; authority test. 60 IN SOA a.test. b.test. 1 2 3 4 5").unwrap();
+    assert_eq!((nx.rcode(), nx.authorities.len()), (Rcode::NXDOMAIN, 1));
+}
