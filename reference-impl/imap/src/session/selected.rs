@@ -268,8 +268,9 @@ impl ServerSession {
                 sel.msgs[pos].flags = f.clone();
                 if !silent {
                     let recent = !rev2 && sel.recent.contains(&u);
-                    let uid_part = if uid { format!(" UID {u}") } else { String::new() };
-                    lines.push(format!("{} FETCH (FLAGS {}{uid_part})", pos + 1, flag_list(&f, recent)));
+                    // RFC 9051 §6.4.9: FETCH responses caused by a UID command carry UID.
+                    let uid_part = if uid { format!("UID {u} ") } else { String::new() };
+                    lines.push(format!("{} FETCH ({uid_part}FLAGS {})", pos + 1, flag_list(&f, recent)));
                 }
             }
         }

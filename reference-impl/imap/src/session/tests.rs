@@ -223,7 +223,7 @@ fn store_and_expunge() {
     assert_eq!(c.cmd("b STORE 2 FLAGS.SILENT (\\Seen $Work)"), "b OK STORE completed\r\n");
     assert_eq!(
         c.cmd("c UID STORE 2 -FLAGS ($Work)"),
-        "* 2 FETCH (FLAGS (\\Seen \\Recent) UID 2)\r\nc OK STORE completed\r\n"
+        "* 2 FETCH (UID 2 FLAGS (\\Seen \\Recent))\r\nc OK STORE completed\r\n"
     );
     assert!(c.cmd("d STORE 1 +FLAGS (\\Recent)").starts_with("d BAD"));
     assert_eq!(c.cmd("e EXPUNGE"), "* 1 EXPUNGE\r\ne OK EXPUNGE completed\r\n");
