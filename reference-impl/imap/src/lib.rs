@@ -1,14 +1,26 @@
 //! IMAP4rev1 (RFC 3501) and IMAP4rev2 (RFC 9051): codec, sans-IO server session and (feature
 //! `server`) the tokio server. This is wirecheck's IMAP oracle.
 //!
-//! Layers, each usable without the next:
+//! Layers, each usable without the next (the first two build without tokio and rustls:
+//! `--no-default-features`):
 //!
 //! * [`codec`]: framing of server responses ([`codec::decode_response`], what the harness
 //!   frames IMAP with) and of client commands ([`codec::decode_command`], literals
 //!   included: a synchronizing literal is reported as
-//!   [`codec::CommandDecode::LiteralFound`] so the server can answer `+`), and the command
-//!   grammar into [`types::Command`].
-//! * [`types`]: the typed commands.
+//!   [`codec::CommandDecode::LiteralFound`] so the server can answer `+`, as imap-codec
+//!   does), the command grammar into [`types::Command`], and string encoding
+//!   ([`codec::encode`]). Every decoder is total and bounded.
+//! * [`session`]: [`session::ServerSession`], a state machine implementing
+//!   `wirecheck_wire::Session` on the shared `wirecheck-store` (INBOX is the POP3
+//!   maildrop). Message structure (MIME tree, ENVELOPE data, transfer decodings, dates) comes
+//!   from `wirecheck-message`; this crate only writes IMAP syntax for it. Other sessions'
+//!   changes are found through the store's change counter and reported where RFC 3501 §7.4.1
+//!   allows (never EXPUNGE while answering FETCH, STORE or SEARCH).
+//! * `server` (feature `server`): accept loop and a thin per-connection driver (STARTTLS,
+//!   implicit TLS, autologout), which also wakes a session in IDLE to push updates.
+//!
+//! Sizes: messages are served with CRLF line ends (bare LFs in stored messages become CRLF),
+//! so `RFC822.SIZE` equals the store's `crlf_size` and the length of `BODY[]`.
 //!
 //! ```
 //! use wirecheck_imap::codec::{decode_response, ResponseKind, ResponseLimits};

@@ -774,3 +774,29 @@ mod tests {
         assert!(matches!(dec(b"a+ NOOP\r\n"), Err(CommandError::Syntax { tag: None, .. })));
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+    use crate::codec::{decode_response, ResponseLimits};
+
+    #[test]
+    fn decoders_are_total_on_noise() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let alphabet = b"a1 {}~+*\r\n\"\\()[]<>.:0123456789FETCHBODYUID$%";
+        for len in 0..400usize {
+            let buf: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    alphabet[(x % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            let limits = CommandLimits { max_line: 64, max_literal: 32, max_total: 256 };
+            let _ = decode_command(&buf, &limits);
+            let _ = decode_command(&buf, &CommandLimits::default());
+            let _ = decode_response(&buf, &ResponseLimits { max_line: 64, max_literal: 32, max_total: 256 });
+        }
+    }
+}

@@ -425,3 +425,73 @@ fn bad_commands_end_the_session_eventually() {
     assert!(r.ends_with("* BYE Too many invalid commands\r\n"), "{r}");
     assert!(c.closed);
 }
+
+#[test]
+fn autologout_says_bye() {
+    let f = fixture();
+    let mut c = client(&f);
+    c.login();
+    let out = c.s.handle_timeout();
+    assert_eq!(out.first(), Some(&Output::Send(b"* BYE Autologout; idle for too long\r\n".to_vec())));
+    assert_eq!(out.last(), Some(&Output::Close));
+    assert_eq!(c.s.state(), State::Logout);
+}
+
+/// A small deterministic generator (xorshift64*): the session must survive any input.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Fragments that reach every state and most of the grammar, glued at random, plus raw noise.
+const FRAGMENTS: &[&str] = &[
+    "a LOGIN alice secret\r\n", "b SELECT INBOX\r\n", "c EXAMINE INBOX\r\n", "d FETCH 1:* (FLAGS BODY[] ENVELOPE BODYSTRUCTURE)\r\n",
+    "e FETCH 1 BODY.PEEK[1.2.MIME]<0.3>\r\n", "f STORE 1:* +FLAGS (\\Deleted $kw)\r\n", "g EXPUNGE\r\n", "h SEARCH OR NOT ALL (UID 1:*) TEXT x\r\n",
+    "i APPEND INBOX {5}\r\n", "hello\r\n", "j IDLE\r\n", "DONE\r\n", "k UID MOVE 1:* Trash\r\n", "l CREATE Trash\r\n", "m COPY 1 Trash\r\n",
+    "n LIST \"\" *\r\n", "o STATUS INBOX (MESSAGES SIZE DELETED)\r\n", "p AUTHENTICATE PLAIN\r\n", "*\r\n", "q ENABLE IMAP4rev2\r\n",
+    "r UID EXPUNGE 1:*\r\n", "s CLOSE\r\n", "t SEARCH RETURN (SAVE) ALL\r\n", "u FETCH $ UID\r\n", "v BINARY.PEEK[1]\r\n", "{3+}\r\n",
+    "w LOGIN {5}\r\n", "x RENAME Trash Old\r\n", "y DELETE Old\r\n", "z LSUB \"\" %\r\n", "\r\n", "\"", "(", ")", "{", "}", "~{2}\r\n\0\0",
+];
+
+#[test]
+fn random_input_never_panics() {
+    let f = fixture();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let cfg = ServerConfig {
+        limits: crate::codec::CommandLimits { max_line: 200, max_literal: 64, max_total: 400 },
+        max_errors: 1000,
+        ..Default::default()
+    };
+    for _ in 0..60 {
+        let mut c = Client::new(&f.store, cfg.clone());
+        for _ in 0..40 {
+            let mut input = Vec::new();
+            if rng.below(4) == 0 {
+                let n = rng.below(300);
+                input.extend((0..n).map(|_| rng.next() as u8));
+            } else {
+                for _ in 0..=rng.below(3) {
+                    input.extend_from_slice(FRAGMENTS[rng.below(FRAGMENTS.len())].as_bytes());
+                }
+            }
+            // Split the input at a random point: framing must not depend on read sizes.
+            let cut = rng.below(input.len() + 1);
+            c.raw(&input[..cut]);
+            c.raw(&input[cut..]);
+            c.s.poll_changes();
+            c.read();
+            if c.closed {
+                break;
+            }
+        }
+    }
+}
