@@ -8,6 +8,8 @@
 //! request (RFC 9051 §7.5), as in imap-codec's `CommandDecodeError::LiteralFound`.
 
 mod command;
+#[cfg(test)]
+mod command_tests;
 pub mod encode;
 mod parse;
 mod response;
