@@ -278,7 +278,9 @@ impl Config {
             }
             for n in std::iter::once(&u.name).chain(&u.aliases) {
                 if !seen.insert(n.to_ascii_lowercase()) {
-                    return Err(ConfigError::Invalid(format!("duplicate user name or alias {n:?}")));
+                    return Err(ConfigError::Invalid(format!(
+                        "duplicate user name or alias {n:?}"
+                    )));
                 }
             }
         }
@@ -291,8 +293,12 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        if self.hostname.is_empty() || wirecheck_smtp::codec::Domain::parse(&self.hostname).is_err() {
-            return Err(ConfigError::Invalid(format!("hostname {:?} is not a domain", self.hostname)));
+        if self.hostname.is_empty() || wirecheck_smtp::codec::Domain::parse(&self.hostname).is_err()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "hostname {:?} is not a domain",
+                self.hostname
+            )));
         }
         if self.max_message_size == 0 {
             return Err(ConfigError::Invalid("max-message-size must be > 0".into()));
@@ -321,7 +327,10 @@ fn yes() -> bool {
     true
 }
 fn default_schedule() -> Vec<Duration> {
-    [1, 5, 15, 30].iter().map(|m| Duration::from_secs(m * 60)).collect()
+    [1, 5, 15, 30]
+        .iter()
+        .map(|m| Duration::from_secs(m * 60))
+        .collect()
 }
 fn thirty_seconds() -> Duration {
     Duration::from_secs(30)
@@ -390,14 +399,32 @@ aliases = ["postmaster"]
         let c = Config::from_toml(FULL).unwrap();
         assert_eq!(c.hostname, "mx.alpha.test");
         assert_eq!(c.mx_listen, "127.0.0.2:2525".parse().unwrap());
-        assert_eq!(c.retry.schedule, vec![Duration::from_secs(10), Duration::from_secs(60)]);
+        assert_eq!(
+            c.retry.schedule,
+            vec![Duration::from_secs(10), Duration::from_secs(60)]
+        );
         assert_eq!(c.retry.expire, Duration::from_secs(2 * 86400));
-        assert_eq!(c.retry.connect_timeout, Duration::from_secs(30), "default kept");
+        assert_eq!(
+            c.retry.connect_timeout,
+            Duration::from_secs(30),
+            "default kept"
+        );
         assert_eq!(c.mx["beta.test"].len(), 2);
-        assert_eq!(c.hosts["gamma.test"], vec!["127.0.0.5".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            c.hosts["gamma.test"],
+            vec!["127.0.0.5".parse::<IpAddr>().unwrap()]
+        );
         let users = c.load_users().unwrap();
-        assert_eq!(users.resolve("Postmaster@ALPHA.test").map(|u| u.name.as_str()), Some("alice"));
-        assert!(users.resolve("alice@beta.test").is_none(), "domains come from the config");
+        assert_eq!(
+            users
+                .resolve("Postmaster@ALPHA.test")
+                .map(|u| u.name.as_str()),
+            Some("alice")
+        );
+        assert!(
+            users.resolve("alice@beta.test").is_none(),
+            "domains come from the config"
+        );
         assert!(c.is_local_domain("Alpha.Test"));
     }
 

@@ -74,11 +74,17 @@ pub fn report(
         Action::Delivered | Action::Relayed => "Successful Mail Delivery Report",
     };
     let mut builder = MessageBuilder::new()
-        .field("From", format!("Mail Delivery System <MAILER-DAEMON@{reporting_mta}>"))
+        .field(
+            "From",
+            format!("Mail Delivery System <MAILER-DAEMON@{reporting_mta}>"),
+        )
         .field("To", format!("<{sender}>"))
         .subject(subject)
         .field("Date", rfc5322_date(now))
-        .message_id(&MessageId { left: format!("{id}.dsn"), right: reporting_mta.to_string() })
+        .message_id(&MessageId {
+            left: format!("{id}.dsn"),
+            right: reporting_mta.to_string(),
+        })
         // RFC 3834 §5: a message generated in response to another one.
         .field("Auto-Submitted", "auto-replied");
     if let Some(orig_id) = original.message_id() {
@@ -88,7 +94,11 @@ pub fn report(
         "report",
         vec![
             PartBuilder::text("plain", &explanation(reporting_mta, recipients, action)),
-            PartBuilder::bytes("message", "delivery-status", delivery_status(reporting_mta, entry, recipients, action)),
+            PartBuilder::bytes(
+                "message",
+                "delivery-status",
+                delivery_status(reporting_mta, entry, recipients, action),
+            ),
             returned,
         ],
     )
@@ -107,7 +117,11 @@ fn explanation(reporting_mta: &str, recipients: &[&QueuedRecipient], action: Act
     for r in recipients {
         s.push_str(&format!("<{}>", bare(&r.address)));
         if let Some(reply) = &r.last_reply {
-            let host = r.remote_mta.as_deref().map(|h| format!("host {h} said: ")).unwrap_or_default();
+            let host = r
+                .remote_mta
+                .as_deref()
+                .map(|h| format!("host {h} said: "))
+                .unwrap_or_default();
             s.push_str(&format!(": {host}{}", ascii(reply)));
         }
         s.push('\n');
@@ -117,7 +131,12 @@ fn explanation(reporting_mta: &str, recipients: &[&QueuedRecipient], action: Act
 
 /// The `message/delivery-status` body (RFC 3464 §2.1): per-message fields, an empty line,
 /// then per-recipient fields, groups separated by empty lines.
-fn delivery_status(reporting_mta: &str, entry: &QueueEntry, recipients: &[&QueuedRecipient], action: Action) -> Vec<u8> {
+fn delivery_status(
+    reporting_mta: &str,
+    entry: &QueueEntry,
+    recipients: &[&QueuedRecipient],
+    action: Action,
+) -> Vec<u8> {
     let mut fields: Vec<String> = Vec::new();
     // RFC 3461 §6.3 (a): the ENVID, decoded from xtext; only when one was given.
     if let Some(envid) = &entry.envid {
@@ -134,11 +153,21 @@ fn delivery_status(reporting_mta: &str, entry: &QueueEntry, recipients: &[&Queue
             f.push(format!("Original-Recipient: {t};{}", decoded(a)));
         }
         // RFC 3461 §6.3 (e): the envelope address, type rfc822.
-        f.push(format!("Final-Recipient: rfc822; {}", ascii(bare(&r.address))));
+        f.push(format!(
+            "Final-Recipient: rfc822; {}",
+            ascii(bare(&r.address))
+        ));
         f.push(format!("Action: {}", action.as_str()));
         // RFC 3461 §6.3 (g): 4.0.0 / 5.0.0 when nothing more specific is known.
-        let fallback = if action == Action::Failed { "5.0.0" } else { "2.0.0" };
-        f.push(format!("Status: {}", r.status.as_deref().unwrap_or(fallback)));
+        let fallback = if action == Action::Failed {
+            "5.0.0"
+        } else {
+            "2.0.0"
+        };
+        f.push(format!(
+            "Status: {}",
+            r.status.as_deref().unwrap_or(fallback)
+        ));
         // RFC 3461 §6.3 (h), (i): Remote-MTA and an "smtp" Diagnostic-Code for relays.
         if let Some(h) = &r.remote_mta {
             f.push(format!("Remote-MTA: dns; {}", ascii(h)));
@@ -146,7 +175,11 @@ fn delivery_status(reporting_mta: &str, entry: &QueueEntry, recipients: &[&Queue
         // RFC 3464 §2.3.6: "smtp" for a remote server's reply; a locally made diagnostic
         // (no route, no connection, local delivery) gets an "X-" type of its own.
         if let Some(reply) = &r.last_reply {
-            let kind = if r.remote_mta.is_some() { "smtp" } else { "X-wirecheck" };
+            let kind = if r.remote_mta.is_some() {
+                "smtp"
+            } else {
+                "X-wirecheck"
+            };
             f.push(format!("Diagnostic-Code: {kind}; {}", ascii(reply)));
         }
         if let Some(t) = entry.last_attempt {
@@ -185,14 +218,18 @@ fn lines(fields: &[String]) -> Vec<u8> {
 /// xtext decoded when that gives printable ASCII; the xtext itself otherwise.
 fn decoded(xtext: &str) -> String {
     match xtext_decode(xtext) {
-        Some(b) if b.iter().all(|&c| (0x20..0x7f).contains(&c)) => String::from_utf8_lossy(&b).into_owned(),
+        Some(b) if b.iter().all(|&c| (0x20..0x7f).contains(&c)) => {
+            String::from_utf8_lossy(&b).into_owned()
+        }
         _ => ascii(xtext),
     }
 }
 
 /// Printable ASCII only (DSN fields are US-ASCII, RFC 3464 §2.1).
 fn ascii(s: &str) -> String {
-    s.chars().map(|c| if (' '..='~').contains(&c) { c } else { '?' }).collect()
+    s.chars()
+        .map(|c| if (' '..='~').contains(&c) { c } else { '?' })
+        .collect()
 }
 
 fn bare(path: &str) -> &str {
@@ -222,7 +259,11 @@ Message-ID: <m1@alpha.test>\r\n\r\nHi there.\r\n";
             last_reply: Some("550 5.1.1 Recipient address rejected: User unknown".into()),
             remote_mta: Some("127.0.0.3".into()),
         };
-        let mut e = QueueEntry::new(&ReversePath::parse("<alice@alpha.test>").unwrap(), vec![rcpt.clone()], now);
+        let mut e = QueueEntry::new(
+            &ReversePath::parse("<alice@alpha.test>").unwrap(),
+            vec![rcpt.clone()],
+            now,
+        );
         e.id = "ID1".into();
         e.ret = ret.map(str::to_string);
         e.envid = Some("QQ+2B314159".into());
@@ -238,7 +279,16 @@ Message-ID: <m1@alpha.test>\r\n\r\nHi there.\r\n";
     fn failure_report_structure() {
         let (e, r) = entry(None);
         let now = UNIX_EPOCH + Duration::from_secs(1_704_070_000);
-        let bytes = report("mx.alpha.test", &e, &[&r], Action::Failed, ORIGINAL, now, "ID1").unwrap();
+        let bytes = report(
+            "mx.alpha.test",
+            &e,
+            &[&r],
+            Action::Failed,
+            ORIGINAL,
+            now,
+            "ID1",
+        )
+        .unwrap();
         let m = wirecheck_message::parse(&bytes);
         let ct = m.value("Content-Type").unwrap();
         assert!(ct.starts_with("multipart/report"), "{ct}");
@@ -269,7 +319,16 @@ Message-ID: <m1@alpha.test>\r\n\r\nHi there.\r\n";
     #[test]
     fn ret_hdrs_returns_only_the_header() {
         let (e, r) = entry(Some("HDRS"));
-        let bytes = report("mx.alpha.test", &e, &[&r], Action::Failed, ORIGINAL, UNIX_EPOCH, "ID1").unwrap();
+        let bytes = report(
+            "mx.alpha.test",
+            &e,
+            &[&r],
+            Action::Failed,
+            ORIGINAL,
+            UNIX_EPOCH,
+            "ID1",
+        )
+        .unwrap();
         let m = wirecheck_message::parse(&bytes);
         let parts = m.root().children();
         assert!(text(m.bytes(&parts[2].header)).contains("text/rfc822-headers"));
@@ -283,11 +342,23 @@ Message-ID: <m1@alpha.test>\r\n\r\nHi there.\r\n";
         let (e, mut r) = entry(None);
         r.last_reply = Some(format!("550 5.7.1 {} \u{e9}t\u{e9}", "word ".repeat(40)));
         r.orcpt = None;
-        let bytes = report("mx.alpha.test", &e, &[&r], Action::Failed, ORIGINAL, UNIX_EPOCH, "ID1").unwrap();
+        let bytes = report(
+            "mx.alpha.test",
+            &e,
+            &[&r],
+            Action::Failed,
+            ORIGINAL,
+            UNIX_EPOCH,
+            "ID1",
+        )
+        .unwrap();
         let m = wirecheck_message::parse(&bytes);
         let status = text(m.bytes(&m.root().children()[1].body));
         assert!(status.lines().all(|l| l.len() <= 78), "{status}");
         assert!(status.is_ascii());
-        assert!(!status.contains("Original-Recipient"), "RFC 3461 §6.3 (d): only with ORCPT");
+        assert!(
+            !status.contains("Original-Recipient"),
+            "RFC 3461 §6.3 (d): only with ORCPT"
+        );
     }
 }

@@ -37,6 +37,7 @@ pub mod config;
 pub mod dsn;
 pub mod policy;
 pub mod queue;
+mod relay;
 pub mod resolver;
 pub mod runner;
 
@@ -46,7 +47,9 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc, oneshot};
-use wirecheck_smtp::server::{Extensions, ServeConfig, ServeError, ServeHandle, ServerConfig, serve};
+use wirecheck_smtp::server::{
+    Extensions, ServeConfig, ServeError, ServeHandle, ServerConfig, serve,
+};
 use wirecheck_store::{Store, StoreError};
 use wirecheck_wire::driver::{DriverConfig, TlsSide};
 use wirecheck_wire::tls::TlsError;
@@ -120,7 +123,11 @@ impl Mta {
 
     /// Start with a clock or resolver of one's own.
     pub fn builder(config: Config) -> MtaBuilder {
-        MtaBuilder { config, clock: None, resolver: None }
+        MtaBuilder {
+            config,
+            clock: None,
+            resolver: None,
+        }
     }
 }
 
@@ -152,7 +159,9 @@ impl MtaBuilder {
         let queue = Queue::open(&config.queue)?;
         let server_tls = server_tls(&config)?;
         let bind = |addr: SocketAddr| async move {
-            TcpListener::bind(addr).await.map_err(|source| MtaError::Bind { addr, source })
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| MtaError::Bind { addr, source })
         };
         let mx = bind(config.mx_listen).await?;
         let submission = match config.submission_listen {
@@ -163,12 +172,21 @@ impl MtaBuilder {
             Some(a) => Some(bind(a).await?),
             None => None,
         };
-        let local = |l: &TcpListener| l.local_addr().map_err(|source| MtaError::Bind { addr: config.mx_listen, source });
+        let local = |l: &TcpListener| {
+            l.local_addr().map_err(|source| MtaError::Bind {
+                addr: config.mx_listen,
+                source,
+            })
+        };
         let mx_addr = local(&mx)?;
         let submission_addr = submission.as_ref().map(local).transpose()?;
         let submissions_addr = submissions.as_ref().map(local).transpose()?;
         let resolver = self.resolver.unwrap_or_else(|| {
-            Arc::new(StaticResolver::new(&config.mx, &config.hosts, config.relay_port))
+            Arc::new(StaticResolver::new(
+                &config.mx,
+                &config.hosts,
+                config.relay_port,
+            ))
         });
         let ctx = Arc::new(Ctx {
             store,
@@ -195,7 +213,10 @@ impl MtaBuilder {
                     require_auth: port == Port::Submission,
                     // Relaying binary content needs BDAT on the client side, which the
                     // relay does not do: BINARYMIME is not offered.
-                    extensions: Extensions { binarymime: false, ..Extensions::default() },
+                    extensions: Extensions {
+                        binarymime: false,
+                        ..Extensions::default()
+                    },
                     ..ServerConfig::default()
                 },
                 driver: DriverConfig {
@@ -208,18 +229,40 @@ impl MtaBuilder {
             }
         };
         let mut servers = Vec::new();
-        let listeners = [(Some(mx), Port::Mx, false), (submission, Port::Submission, false), (submissions, Port::Submission, true)];
+        let listeners = [
+            (Some(mx), Port::Mx, false),
+            (submission, Port::Submission, false),
+            (submissions, Port::Submission, true),
+        ];
         for (listener, port, implicit_tls) in listeners {
             let Some(listener) = listener else { continue };
             let c = ctx.clone();
-            let handle = serve(listener, move || Policy::new(c.clone(), port), session(port, implicit_tls))
-                .map_err(|source| MtaError::Bind { addr: mx_addr, source })?;
+            let handle = serve(
+                listener,
+                move || Policy::new(c.clone(), port),
+                session(port, implicit_tls),
+            )
+            .map_err(|source| MtaError::Bind {
+                addr: mx_addr,
+                source,
+            })?;
             servers.push(handle);
         }
         let (requests, rx) = mpsc::unbounded_channel();
         let runner = tokio::spawn(runner::run(ctx.clone(), rx));
-        tracing::info!("mta {}: MX {mx_addr}, submission {submission_addr:?}, submissions {submissions_addr:?}", ctx.config.hostname);
-        Ok(MtaHandle { mx_addr, submission_addr, submissions_addr, ctx, servers, requests, runner })
+        tracing::info!(
+            "mta {}: MX {mx_addr}, submission {submission_addr:?}, submissions {submissions_addr:?}",
+            ctx.config.hostname
+        );
+        Ok(MtaHandle {
+            mx_addr,
+            submission_addr,
+            submissions_addr,
+            ctx,
+            servers,
+            requests,
+            runner,
+        })
     }
 }
 
@@ -227,12 +270,29 @@ impl MtaBuilder {
 /// host name, `localhost` and the listeners' addresses.
 fn server_tls(config: &Config) -> Result<Arc<rustls::ServerConfig>, MtaError> {
     if let Some(files) = &config.tls {
-        let read = |p: &std::path::Path| std::fs::read(p).map_err(|source| MtaError::ReadFile { path: p.to_path_buf(), source });
-        return Ok(wirecheck_wire::tls::server_config_from_pem(&read(&files.cert)?, &read(&files.key)?)?);
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|source| MtaError::ReadFile {
+                path: p.to_path_buf(),
+                source,
+            })
+        };
+        return Ok(wirecheck_wire::tls::server_config_from_pem(
+            &read(&files.cert)?,
+            &read(&files.key)?,
+        )?);
     }
     let mut names = vec![config.hostname.clone(), "localhost".to_string()];
-    let ips = [Some(config.mx_listen), config.submission_listen, config.submissions_listen];
-    for ip in ips.into_iter().flatten().map(|a| a.ip()).filter(|ip: &IpAddr| !ip.is_unspecified()) {
+    let ips = [
+        Some(config.mx_listen),
+        config.submission_listen,
+        config.submissions_listen,
+    ];
+    for ip in ips
+        .into_iter()
+        .flatten()
+        .map(|a| a.ip())
+        .filter(|ip: &IpAddr| !ip.is_unspecified())
+    {
         if !names.contains(&ip.to_string()) {
             names.push(ip.to_string());
         }
@@ -286,7 +346,10 @@ impl MtaHandle {
 
     /// Try everything in the queue now, whatever its schedule; returns at once.
     pub fn kick(&self) {
-        let _ = self.requests.send(runner::Request { flush: true, reply: None });
+        let _ = self.requests.send(runner::Request {
+            flush: true,
+            reply: None,
+        });
     }
 
     /// Try everything in the queue now and wait until that pass is over.
@@ -301,7 +364,14 @@ impl MtaHandle {
 
     async fn request(&self, flush: bool) -> PassReport {
         let (tx, rx) = oneshot::channel();
-        if self.requests.send(runner::Request { flush, reply: Some(tx) }).is_err() {
+        if self
+            .requests
+            .send(runner::Request {
+                flush,
+                reply: Some(tx),
+            })
+            .is_err()
+        {
             return PassReport::default();
         }
         rx.await.unwrap_or_default()
@@ -319,7 +389,10 @@ impl MtaHandle {
         }
         drop(self.requests);
         let mut runner = self.runner;
-        if tokio::time::timeout(Duration::from_secs(5), &mut runner).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), &mut runner)
+            .await
+            .is_err()
+        {
             runner.abort();
             let _ = runner.await;
         }

@@ -87,7 +87,9 @@ impl MailSink for Policy {
         let hops = count_received(message);
         if hops > ctx.config.max_hops {
             // RFC 5321 §6.3: a message with too many Received: fields is looping.
-            return Err(DeliveryError::Permanent(format!("routing loop: {hops} Received fields")));
+            return Err(DeliveryError::Permanent(format!(
+                "routing loop: {hops} Received fields"
+            )));
         }
         let now = ctx.clock.now();
         let fixed;
@@ -138,7 +140,10 @@ impl MailSink for Policy {
         entry.envid = envelope.envid.clone();
         // If some local copies went out and this fails, the client tries again and those
         // recipients get the message twice: RFC 5321 §6.1 prefers that to losing it.
-        let id = ctx.queue.enqueue(entry, message).map_err(|e| DeliveryError::Temporary(e.to_string()))?;
+        let id = ctx
+            .queue
+            .enqueue(entry, message)
+            .map_err(|e| DeliveryError::Temporary(e.to_string()))?;
         ctx.wake.notify_one();
         Ok(id)
     }
@@ -179,7 +184,12 @@ fn postmaster_user(ctx: &Ctx) -> Option<String> {
 
 /// Final delivery into `user`'s INBOX with `Return-Path: <from>` on top (RFC 5321 §4.4:
 /// "the final delivery SMTP server ... MUST insert a return-path line"). Durable on return.
-pub(crate) fn deliver_local(ctx: &Ctx, user: &str, from: &str, message: &[u8]) -> Result<Uid, StoreError> {
+pub(crate) fn deliver_local(
+    ctx: &Ctx,
+    user: &str,
+    from: &str,
+    message: &[u8],
+) -> Result<Uid, StoreError> {
     let mut bytes = Vec::with_capacity(message.len() + from.len() + 16);
     bytes.extend_from_slice(format!("Return-Path: {from}\r\n").as_bytes());
     bytes.extend_from_slice(message);
@@ -192,7 +202,10 @@ fn header_len(message: &[u8]) -> usize {
     if message.starts_with(b"\r\n") {
         return 0;
     }
-    message.windows(4).position(|w| w == b"\r\n\r\n").map_or(message.len(), |i| i + 2)
+    message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(message.len(), |i| i + 2)
 }
 
 /// The header field lines (each with its name) of the header section.
@@ -209,7 +222,9 @@ fn has_field(message: &[u8], name: &str) -> bool {
 
 /// `Received:` fields in the header (RFC 5321 §6.3 loop detection).
 fn count_received(message: &[u8]) -> usize {
-    field_names(message).filter(|n| n.eq_ignore_ascii_case(b"Received")).count()
+    field_names(message)
+        .filter(|n| n.eq_ignore_ascii_case(b"Received"))
+        .count()
 }
 
 /// RFC 6409 §8.2 / §8.3: add `Date:` and `Message-ID:` when missing, at the end of the
@@ -252,7 +267,8 @@ mod tests {
 
     #[test]
     fn header_scanning() {
-        let m = b"Received: x\r\nreceived: y\r\n\tcontinued: z\r\nSubject: s\r\n\r\nReceived: body\r\n";
+        let m =
+            b"Received: x\r\nreceived: y\r\n\tcontinued: z\r\nSubject: s\r\n\r\nReceived: body\r\n";
         assert_eq!(count_received(m), 2);
         assert!(has_field(m, "subject"));
         assert!(!has_field(m, "Date"));
@@ -263,14 +279,26 @@ mod tests {
     #[test]
     fn submission_adds_date_and_message_id_before_the_empty_line() {
         let now = UNIX_EPOCH + Duration::from_secs(1_704_067_200);
-        let out = submission_fixups(b"Received: r\r\nSubject: s\r\n\r\nbody\r\n", "mx.alpha.test", now);
+        let out = submission_fixups(
+            b"Received: r\r\nSubject: s\r\n\r\nbody\r\n",
+            "mx.alpha.test",
+            now,
+        );
         let text = String::from_utf8(out).unwrap();
-        assert!(text.starts_with("Received: r\r\nSubject: s\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <"), "{text}");
+        assert!(
+            text.starts_with(
+                "Received: r\r\nSubject: s\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <"
+            ),
+            "{text}"
+        );
         assert!(text.ends_with("@mx.alpha.test>\r\n\r\nbody\r\n"), "{text}");
         let complete = b"Date: d\r\nMessage-ID: <a@b>\r\n\r\nbody\r\n";
         assert_eq!(submission_fixups(complete, "h", now), complete);
         // No empty line at all: the fields are appended to the header.
         let out = submission_fixups(b"Subject: s\r\nMessage-ID: <a@b>\r\n", "h", now);
-        assert_eq!(out, b"Subject: s\r\nMessage-ID: <a@b>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n");
+        assert_eq!(
+            out,
+            b"Subject: s\r\nMessage-ID: <a@b>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+        );
     }
 }

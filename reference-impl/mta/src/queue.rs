@@ -108,9 +108,12 @@ impl QueuedRecipient {
         QueuedRecipient {
             address: r.path.to_string(),
             local_user,
-            notify: r
-                .notify
-                .map(|n| Param::Notify(n).to_string().trim_start_matches("NOTIFY=").to_string()),
+            notify: r.notify.map(|n| {
+                Param::Notify(n)
+                    .to_string()
+                    .trim_start_matches("NOTIFY=")
+                    .to_string()
+            }),
             orcpt: r.orcpt.as_ref().map(|(t, a)| format!("{t};{a}")),
             state: RcptState::Pending,
             status: None,
@@ -173,7 +176,11 @@ pub struct QueueEntry {
     #[serde(with = "unix_seconds")]
     pub next_attempt: SystemTime,
     /// When it was last tried.
-    #[serde(default, with = "opt_unix_seconds", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "opt_unix_seconds",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_attempt: Option<SystemTime>,
     /// Attempts so far.
     #[serde(default)]
@@ -191,7 +198,11 @@ pub struct QueueEntry {
 
 impl QueueEntry {
     /// A new entry arriving `now`, due at once; `id` is assigned by [`Queue::enqueue`].
-    pub fn new(from: &ReversePath, recipients: Vec<QueuedRecipient>, now: SystemTime) -> QueueEntry {
+    pub fn new(
+        from: &ReversePath,
+        recipients: Vec<QueuedRecipient>,
+        now: SystemTime,
+    ) -> QueueEntry {
         QueueEntry {
             id: String::new(),
             from: from.to_string(),
@@ -227,7 +238,9 @@ impl QueueEntry {
 
     /// True while some recipient is pending.
     pub fn has_pending(&self) -> bool {
-        self.recipients.iter().any(|r| r.state == RcptState::Pending)
+        self.recipients
+            .iter()
+            .any(|r| r.state == RcptState::Pending)
     }
 }
 
@@ -260,14 +273,24 @@ impl Queue {
             Err(fs::TryLockError::Error(e)) => return Err(io_err("lock", &lock_path)(e)),
         }
         let tmp = dir.join("tmp");
-        for e in fs::read_dir(&tmp).map_err(io_err("read dir", &tmp))?.flatten() {
+        for e in fs::read_dir(&tmp)
+            .map_err(io_err("read dir", &tmp))?
+            .flatten()
+        {
             let _ = fs::remove_file(e.path());
         }
         let mut entries = BTreeMap::new();
         let env_dir = dir.join("env");
-        for e in fs::read_dir(&env_dir).map_err(io_err("read dir", &env_dir))?.flatten() {
+        for e in fs::read_dir(&env_dir)
+            .map_err(io_err("read dir", &env_dir))?
+            .flatten()
+        {
             let path = e.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string)
+            else {
                 continue;
             };
             let text = fs::read_to_string(&path).map_err(io_err("read", &path))?;
@@ -276,12 +299,20 @@ impl Queue {
                     entries.insert(name, entry);
                 }
                 // Left in place for a person to look at; never delivered, never deleted.
-                Ok(_) => tracing::warn!("queue: {} has no message file or a wrong id; skipped", path.display()),
-                Err(err) => tracing::warn!("queue: {} is unreadable ({err}); skipped", path.display()),
+                Ok(_) => tracing::warn!(
+                    "queue: {} has no message file or a wrong id; skipped",
+                    path.display()
+                ),
+                Err(err) => {
+                    tracing::warn!("queue: {} is unreadable ({err}); skipped", path.display())
+                }
             }
         }
         let msg_dir = dir.join("msg");
-        for e in fs::read_dir(&msg_dir).map_err(io_err("read dir", &msg_dir))?.flatten() {
+        for e in fs::read_dir(&msg_dir)
+            .map_err(io_err("read dir", &msg_dir))?
+            .flatten()
+        {
             let name = e.file_name().to_string_lossy().into_owned();
             if !entries.contains_key(&name) && !env_dir.join(&name).exists() {
                 // Committed before its envelope, then a crash: the client never got 250.
@@ -290,7 +321,11 @@ impl Queue {
             }
         }
         sync_dir(&msg_dir)?;
-        Ok(Queue { dir: dir.to_path_buf(), entries: Mutex::new(entries), _lock: lock })
+        Ok(Queue {
+            dir: dir.to_path_buf(),
+            entries: Mutex::new(entries),
+            _lock: lock,
+        })
     }
 
     /// The queue directory.
@@ -305,7 +340,10 @@ impl Queue {
         let id = (0..16)
             .map(|_| new_id(entry.arrived))
             .find(|id| !msg_dir.join(id).exists() && !self.lock().contains_key(id))
-            .ok_or_else(|| QueueError::Encode { id: String::new(), reason: "no free queue id".into() })?;
+            .ok_or_else(|| QueueError::Encode {
+                id: String::new(),
+                reason: "no free queue id".into(),
+            })?;
         entry.id = id.clone();
         self.write_file(&msg_dir, &id, message)?;
         if let Err(e) = self.write_entry(&entry) {
@@ -347,7 +385,11 @@ impl Queue {
 
     /// The earliest `next_attempt` of an entry with pending recipients.
     pub fn next_attempt(&self) -> Option<SystemTime> {
-        self.lock().values().filter(|e| e.has_pending()).map(|e| e.next_attempt).min()
+        self.lock()
+            .values()
+            .filter(|e| e.has_pending())
+            .map(|e| e.next_attempt)
+            .min()
     }
 
     /// The message of entry `id`.
@@ -384,18 +426,25 @@ impl Queue {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, QueueEntry>> {
         // A panic while holding the lock cannot leave the map half-changed (every change
         // is one insert or remove), so a poisoned lock is still consistent.
-        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write_entry(&self, entry: &QueueEntry) -> Result<(), QueueError> {
-        let text = toml::to_string(entry)
-            .map_err(|e| QueueError::Encode { id: entry.id.clone(), reason: e.to_string() })?;
+        let text = toml::to_string(entry).map_err(|e| QueueError::Encode {
+            id: entry.id.clone(),
+            reason: e.to_string(),
+        })?;
         self.write_file(&self.dir.join("env"), &entry.id, text.as_bytes())
     }
 
     /// `tmp/<name>` written and fsynced, renamed to `<dir>/<name>`, `<dir>` fsynced.
     fn write_file(&self, dir: &Path, name: &str, bytes: &[u8]) -> Result<(), QueueError> {
-        let tmp = self.dir.join("tmp").join(format!("{name}.{}", dir.file_name().and_then(|n| n.to_str()).unwrap_or("f")));
+        let tmp = self.dir.join("tmp").join(format!(
+            "{name}.{}",
+            dir.file_name().and_then(|n| n.to_str()).unwrap_or("f")
+        ));
         let mut f = File::create(&tmp).map_err(io_err("create", &tmp))?;
         f.write_all(bytes).map_err(io_err("write", &tmp))?;
         f.sync_all().map_err(io_err("fsync", &tmp))?;
@@ -407,14 +456,20 @@ impl Queue {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), QueueError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io_err("fsync dir", dir))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("fsync dir", dir))
 }
 
 /// A queue id: arrival second and 48 random bits, in upper-case hex (`[0-9A-F]`, safe as a
 /// file name and in a `250 ... queued as` reply).
 pub fn new_id(now: SystemTime) -> String {
     let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    format!("{:08X}{:012X}", secs & 0xFFFF_FFFF, rand::random::<u64>() & 0xFFFF_FFFF_FFFF)
+    format!(
+        "{:08X}{:012X}",
+        secs & 0xFFFF_FFFF,
+        rand::random::<u64>() & 0xFFFF_FFFF_FFFF
+    )
 }
 
 mod unix_seconds {
@@ -429,13 +484,18 @@ mod unix_seconds {
 
 mod opt_unix_seconds {
     use super::*;
-    pub fn serialize<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        t: &Option<SystemTime>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match t {
             Some(t) => unix_seconds::serialize(t, s),
             None => s.serialize_none(),
         }
     }
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SystemTime>, D::Error> {
         Ok(Option::<u64>::deserialize(d)?.map(|s| UNIX_EPOCH + Duration::from_secs(s)))
     }
 }
@@ -447,11 +507,19 @@ mod tests {
     fn entry(now: SystemTime) -> QueueEntry {
         let rcpt = Recipient {
             path: ForwardPath::parse("<bob@beta.test>").unwrap(),
-            notify: Some(Notify { failure: true, delay: true, ..Notify::default() }),
+            notify: Some(Notify {
+                failure: true,
+                delay: true,
+                ..Notify::default()
+            }),
             orcpt: Some(("rfc822".into(), "bob@beta.test".into())),
         };
         let from = ReversePath::parse("<alice@alpha.test>").unwrap();
-        let mut e = QueueEntry::new(&from, vec![QueuedRecipient::from_recipient(&rcpt, None)], now);
+        let mut e = QueueEntry::new(
+            &from,
+            vec![QueuedRecipient::from_recipient(&rcpt, None)],
+            now,
+        );
         e.envid = Some("QQ314159".into());
         e
     }
@@ -464,12 +532,17 @@ mod tests {
     fn enqueue_list_reload() {
         let dir = tempfile::tempdir().unwrap();
         let q = Queue::open(dir.path()).unwrap();
-        let id = q.enqueue(entry(t(1_700_000_000)), b"Subject: x\r\n\r\nbody\r\n").unwrap();
+        let id = q
+            .enqueue(entry(t(1_700_000_000)), b"Subject: x\r\n\r\nbody\r\n")
+            .unwrap();
         assert_eq!(id.len(), 20);
         assert_eq!(q.message(&id).unwrap(), b"Subject: x\r\n\r\nbody\r\n");
         let mut e = q.get(&id).unwrap();
         assert_eq!(e.recipients[0].notify.as_deref(), Some("FAILURE,DELAY"));
-        assert_eq!(e.recipients[0].to_recipient().unwrap().orcpt.unwrap().1, "bob@beta.test");
+        assert_eq!(
+            e.recipients[0].to_recipient().unwrap().orcpt.unwrap().1,
+            "bob@beta.test"
+        );
         e.attempts = 1;
         e.next_attempt = t(1_700_000_060);
         e.recipients[0].last_reply = Some("451 4.4.1 try later".into());
@@ -491,7 +564,10 @@ mod tests {
     fn a_second_mta_cannot_open_the_same_queue() {
         let dir = tempfile::tempdir().unwrap();
         let _q = Queue::open(dir.path()).unwrap();
-        assert!(matches!(Queue::open(dir.path()), Err(QueueError::Locked(_))));
+        assert!(matches!(
+            Queue::open(dir.path()),
+            Err(QueueError::Locked(_))
+        ));
     }
 
     #[test]
@@ -509,7 +585,10 @@ mod tests {
         assert_eq!(q.len(), 1);
         assert!(!dir.path().join("msg").join("ORPHAN").exists());
         assert!(!dir.path().join("tmp").join("X.env").exists());
-        assert!(dir.path().join("env").join("BROKEN").exists(), "never deleted silently");
+        assert!(
+            dir.path().join("env").join("BROKEN").exists(),
+            "never deleted silently"
+        );
         assert!(dir.path().join("msg").join("BROKEN").exists());
     }
 

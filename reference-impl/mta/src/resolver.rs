@@ -43,10 +43,12 @@ pub enum ResolveError {
 pub trait MxResolver: Send + Sync {
     /// The MX records of `domain`. `Ok(vec![])` means the domain exists but has no MX
     /// records (NODATA): the implicit MX rule applies.
-    fn lookup_mx<'a>(&'a self, domain: &'a str) -> BoxFuture<'a, Result<Vec<MxHost>, ResolveError>>;
+    fn lookup_mx<'a>(&'a self, domain: &'a str)
+    -> BoxFuture<'a, Result<Vec<MxHost>, ResolveError>>;
 
     /// The addresses (A / AAAA) of `host`.
-    fn lookup_host<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Result<Vec<IpAddr>, ResolveError>>;
+    fn lookup_host<'a>(&'a self, host: &'a str)
+    -> BoxFuture<'a, Result<Vec<IpAddr>, ResolveError>>;
 }
 
 /// Why no next hop could be found, with the RFC 3463 status for a DSN or a retry.
@@ -63,10 +65,18 @@ pub struct RouteError {
 
 impl RouteError {
     fn permanent(status: &'static str, message: String) -> RouteError {
-        RouteError { permanent: true, status, message }
+        RouteError {
+            permanent: true,
+            status,
+            message,
+        }
     }
     fn temporary(status: &'static str, message: String) -> RouteError {
-        RouteError { permanent: false, status, message }
+        RouteError {
+            permanent: false,
+            status,
+            message,
+        }
     }
 }
 
@@ -89,36 +99,69 @@ pub async fn route(
     if let Some(ip) = address_literal(domain) {
         let addr = SocketAddr::new(ip, default_port);
         if own_addrs.contains(&addr) {
-            return Err(RouteError::permanent("5.4.6", format!("mail for {domain} loops back to myself")));
+            return Err(RouteError::permanent(
+                "5.4.6",
+                format!("mail for {domain} loops back to myself"),
+            ));
         }
-        return Ok(vec![MxHost { preference: 0, host: ip.to_string(), addrs: vec![addr] }]);
+        return Ok(vec![MxHost {
+            preference: 0,
+            host: ip.to_string(),
+            addrs: vec![addr],
+        }]);
     }
     let mut hosts = match resolver.lookup_mx(domain).await {
         Ok(h) => h,
         Err(ResolveError::NoSuchDomain(_)) => {
-            return Err(RouteError::permanent("5.1.2", format!("domain {domain} not found")));
+            return Err(RouteError::permanent(
+                "5.1.2",
+                format!("domain {domain} not found"),
+            ));
         }
         Err(ResolveError::Temporary(e)) => {
-            return Err(RouteError::temporary("4.4.3", format!("cannot look up MX for {domain}: {e}")));
+            return Err(RouteError::temporary(
+                "4.4.3",
+                format!("cannot look up MX for {domain}: {e}"),
+            ));
         }
     };
-    if hosts.len() == 1 && hosts.first().is_some_and(|h| h.host.trim_end_matches('.').is_empty()) {
-        return Err(RouteError::permanent("5.1.10", format!("domain {domain} accepts no mail (null MX)")));
+    if hosts.len() == 1
+        && hosts
+            .first()
+            .is_some_and(|h| h.host.trim_end_matches('.').is_empty())
+    {
+        return Err(RouteError::permanent(
+            "5.1.10",
+            format!("domain {domain} accepts no mail (null MX)"),
+        ));
     }
     if hosts.is_empty() {
         // RFC 5321 §5.1: "the domain name ... MUST be treated as if it was associated with
         // an implicit MX RR with a preference of 0, pointing to that host".
-        hosts.push(MxHost { preference: 0, host: domain.to_string(), addrs: Vec::new() });
+        hosts.push(MxHost {
+            preference: 0,
+            host: domain.to_string(),
+            addrs: Vec::new(),
+        });
     }
     hosts.shuffle(&mut rand::rng());
     hosts.sort_by_key(|h| h.preference);
     let is_self = |h: &MxHost| {
-        h.host.trim_end_matches('.').eq_ignore_ascii_case(own_name) || h.addrs.iter().any(|a| own_addrs.contains(a))
+        h.host.trim_end_matches('.').eq_ignore_ascii_case(own_name)
+            || h.addrs.iter().any(|a| own_addrs.contains(a))
     };
-    if let Some(own_pref) = hosts.iter().filter(|h| is_self(h)).map(|h| h.preference).min() {
+    if let Some(own_pref) = hosts
+        .iter()
+        .filter(|h| is_self(h))
+        .map(|h| h.preference)
+        .min()
+    {
         hosts.retain(|h| h.preference < own_pref);
         if hosts.is_empty() {
-            return Err(RouteError::permanent("5.4.6", format!("mail for {domain} loops back to myself")));
+            return Err(RouteError::permanent(
+                "5.4.6",
+                format!("mail for {domain} loops back to myself"),
+            ));
         }
     }
     let mut out = Vec::with_capacity(hosts.len());
@@ -126,7 +169,12 @@ pub async fn route(
     for mut h in hosts {
         if h.addrs.is_empty() {
             match resolver.lookup_host(&h.host).await {
-                Ok(ips) => h.addrs = ips.into_iter().map(|ip| SocketAddr::new(ip, default_port)).collect(),
+                Ok(ips) => {
+                    h.addrs = ips
+                        .into_iter()
+                        .map(|ip| SocketAddr::new(ip, default_port))
+                        .collect()
+                }
                 Err(ResolveError::Temporary(e)) => temporary = Some(e),
                 Err(ResolveError::NoSuchDomain(_)) => {}
             }
@@ -140,9 +188,15 @@ pub async fn route(
         return Ok(out);
     }
     match temporary {
-        Some(e) => Err(RouteError::temporary("4.4.3", format!("cannot look up the mail exchangers of {domain}: {e}"))),
+        Some(e) => Err(RouteError::temporary(
+            "4.4.3",
+            format!("cannot look up the mail exchangers of {domain}: {e}"),
+        )),
         // RFC 5321 §5.1: no usable address at all is an error for this domain.
-        None => Err(RouteError::permanent("5.4.4", format!("no address for any mail exchanger of {domain}"))),
+        None => Err(RouteError::permanent(
+            "5.4.4",
+            format!("no address for any mail exchanger of {domain}"),
+        )),
     }
 }
 
@@ -150,7 +204,9 @@ pub async fn route(
 fn address_literal(domain: &str) -> Option<IpAddr> {
     let inner = domain.strip_prefix('[')?.strip_suffix(']')?;
     match inner.get(..5) {
-        Some(tag) if tag.eq_ignore_ascii_case("IPv6:") => inner.get(5..)?.parse().ok().map(IpAddr::V6),
+        Some(tag) if tag.eq_ignore_ascii_case("IPv6:") => {
+            inner.get(5..)?.parse().ok().map(IpAddr::V6)
+        }
         _ => inner.parse().ok().map(IpAddr::V4),
     }
 }
@@ -168,10 +224,17 @@ pub struct StaticResolver {
 
 impl StaticResolver {
     /// A resolver over these maps; `default_port` is used for entries without a port.
-    pub fn new(mx: &BTreeMap<String, Vec<String>>, hosts: &BTreeMap<String, Vec<IpAddr>>, default_port: u16) -> Self {
+    pub fn new(
+        mx: &BTreeMap<String, Vec<String>>,
+        hosts: &BTreeMap<String, Vec<IpAddr>>,
+        default_port: u16,
+    ) -> Self {
         StaticResolver {
             mx: mx.iter().map(|(k, v)| (normalise(k), v.clone())).collect(),
-            hosts: hosts.iter().map(|(k, v)| (normalise(k), v.clone())).collect(),
+            hosts: hosts
+                .iter()
+                .map(|(k, v)| (normalise(k), v.clone()))
+                .collect(),
             default_port,
         }
     }
@@ -179,7 +242,11 @@ impl StaticResolver {
     fn entry(&self, i: usize, entry: &str) -> MxHost {
         let preference = u16::try_from(i.saturating_mul(10)).unwrap_or(u16::MAX);
         let (host, port) = if let Ok(sa) = entry.parse::<SocketAddr>() {
-            return MxHost { preference, host: entry.to_string(), addrs: vec![sa] };
+            return MxHost {
+                preference,
+                host: entry.to_string(),
+                addrs: vec![sa],
+            };
         } else if let Ok(ip) = entry.parse::<IpAddr>() {
             return MxHost {
                 preference,
@@ -187,7 +254,10 @@ impl StaticResolver {
                 addrs: vec![SocketAddr::new(ip, self.default_port)],
             };
         } else {
-            match entry.rsplit_once(':').and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?))) {
+            match entry
+                .rsplit_once(':')
+                .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+            {
                 Some((h, p)) => (h, p),
                 None => (entry, self.default_port),
             }
@@ -197,7 +267,11 @@ impl StaticResolver {
             .get(&normalise(host))
             .map(|ips| ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect())
             .unwrap_or_default();
-        MxHost { preference, host: host.to_string(), addrs }
+        MxHost {
+            preference,
+            host: host.to_string(),
+            addrs,
+        }
     }
 }
 
@@ -206,17 +280,27 @@ fn normalise(name: &str) -> String {
 }
 
 impl MxResolver for StaticResolver {
-    fn lookup_mx<'a>(&'a self, domain: &'a str) -> BoxFuture<'a, Result<Vec<MxHost>, ResolveError>> {
+    fn lookup_mx<'a>(
+        &'a self,
+        domain: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<MxHost>, ResolveError>> {
         let key = normalise(domain);
         let result = match self.mx.get(&key) {
-            Some(entries) => Ok(entries.iter().enumerate().map(|(i, e)| self.entry(i, e)).collect()),
+            Some(entries) => Ok(entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| self.entry(i, e))
+                .collect()),
             None if self.hosts.contains_key(&key) => Ok(Vec::new()),
             None => Err(ResolveError::NoSuchDomain(domain.to_string())),
         };
         Box::pin(std::future::ready(result))
     }
 
-    fn lookup_host<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Result<Vec<IpAddr>, ResolveError>> {
+    fn lookup_host<'a>(
+        &'a self,
+        host: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<IpAddr>, ResolveError>> {
         let result = match host.parse::<IpAddr>() {
             Ok(ip) => Ok(vec![ip]),
             Err(_) => self
@@ -235,23 +319,40 @@ mod tests {
 
     fn resolver() -> StaticResolver {
         let mut mx = BTreeMap::new();
-        mx.insert("beta.test".to_string(), vec!["127.0.0.3:2525".to_string(), "127.0.0.4".to_string()]);
-        mx.insert("named.test".to_string(), vec!["mx1.named.test:2600".to_string(), "ghost.test".to_string()]);
+        mx.insert(
+            "beta.test".to_string(),
+            vec!["127.0.0.3:2525".to_string(), "127.0.0.4".to_string()],
+        );
+        mx.insert(
+            "named.test".to_string(),
+            vec!["mx1.named.test:2600".to_string(), "ghost.test".to_string()],
+        );
         mx.insert("null.test".to_string(), vec![".".to_string()]);
-        mx.insert("loop.test".to_string(), vec!["127.0.0.9:25".to_string(), "mx.self.test".to_string()]);
+        mx.insert(
+            "loop.test".to_string(),
+            vec!["127.0.0.9:25".to_string(), "mx.self.test".to_string()],
+        );
         mx.insert("self.test".to_string(), vec!["mx.self.test".to_string()]);
         let mut hosts = BTreeMap::new();
         hosts.insert("gamma.test".to_string(), vec!["127.0.0.5".parse().unwrap()]);
-        hosts.insert("mx1.named.test".to_string(), vec!["127.0.0.6".parse().unwrap()]);
+        hosts.insert(
+            "mx1.named.test".to_string(),
+            vec!["127.0.0.6".parse().unwrap()],
+        );
         StaticResolver::new(&mx, &hosts, 25)
     }
 
     fn run<T>(f: impl Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     fn addrs(hops: &[MxHost]) -> Vec<String> {
-        hops.iter().flat_map(|h| h.addrs.iter().map(|a| a.to_string())).collect()
+        hops.iter()
+            .flat_map(|h| h.addrs.iter().map(|a| a.to_string()))
+            .collect()
     }
 
     #[test]
@@ -307,10 +408,17 @@ mod tests {
     struct Failing;
     impl MxResolver for Failing {
         fn lookup_mx<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<MxHost>, ResolveError>> {
-            Box::pin(std::future::ready(Err(ResolveError::Temporary("SERVFAIL".into()))))
+            Box::pin(std::future::ready(Err(ResolveError::Temporary(
+                "SERVFAIL".into(),
+            ))))
         }
-        fn lookup_host<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<IpAddr>, ResolveError>> {
-            Box::pin(std::future::ready(Err(ResolveError::Temporary("SERVFAIL".into()))))
+        fn lookup_host<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<Vec<IpAddr>, ResolveError>> {
+            Box::pin(std::future::ready(Err(ResolveError::Temporary(
+                "SERVFAIL".into(),
+            ))))
         }
     }
 

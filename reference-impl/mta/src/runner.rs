@@ -1,9 +1,8 @@
 //! The queue runner: one tokio task that delivers what the queue holds.
 //!
 //! A pass takes the entries that are due, delivers their local recipients into the store,
-//! groups the remote ones by domain and relays each group over one SMTP connection (the
-//! sans-IO [`ClientSession`] driven by [`wirecheck_wire::driver::drive`], opportunistic
-//! STARTTLS, RFC 3207 §4.1). Per recipient: `2yz` after DATA is delivered, `5yz` failed,
+//! groups the remote ones by domain and relays each group over one SMTP connection
+//! (`relay.rs`). Per recipient: `2yz` after DATA is delivered, `5yz` failed,
 //! `4yz` or no connection stays pending (RFC 5321 §4.5.4.1 retry). An entry with nothing
 //! pending is finished: a DSN goes to the sender for every failed recipient that asked for
 //! one (never for a null reverse-path, RFC 5321 §6.1), then the entry is removed. An entry
@@ -14,25 +13,20 @@
 //! injected clock), or when asked ([`crate::MtaHandle::kick`], [`crate::MtaHandle::flush`]).
 
 use std::collections::BTreeMap;
-use std::io;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
-use wirecheck_smtp::client::{ClientConfig, ClientSession, OutgoingMessage, RcptStatus, TlsPolicy};
-use wirecheck_smtp::codec::{Domain, Reply, ReversePath};
+use wirecheck_smtp::client::{OutgoingMessage, RcptStatus};
+use wirecheck_smtp::codec::ReversePath;
 use wirecheck_smtp::server::Recipient;
-use wirecheck_wire::driver::{DriverConfig, TlsSide, drive};
-use wirecheck_wire::{Output, Session, TlsInfo};
 
 use crate::Ctx;
 use crate::dsn::{self, Action};
 use crate::policy::{Destination, classify, deliver_local, sender_path};
 use crate::queue::{QueueEntry, QueueError, QueuedRecipient, RcptState, new_id};
-use crate::resolver::route;
+use crate::relay::{Job, Outcome, relay};
 
 /// Messages sent over one connection at most.
 const MESSAGES_PER_CONNECTION: usize = 20;
@@ -72,7 +66,9 @@ pub(crate) async fn run(ctx: Arc<Ctx>, mut requests: mpsc::UnboundedReceiver<Req
         let sleep = ctx
             .queue
             .next_attempt()
-            .map_or(MAX_SLEEP, |t| t.duration_since(ctx.clock.now()).unwrap_or(Duration::ZERO))
+            .map_or(MAX_SLEEP, |t| {
+                t.duration_since(ctx.clock.now()).unwrap_or(Duration::ZERO)
+            })
             .min(MAX_SLEEP);
         tokio::select! {
             req = requests.recv() => match req {
@@ -95,7 +91,9 @@ pub(crate) async fn pass(ctx: &Arc<Ctx>, flush: bool) -> PassReport {
     let mut report = PassReport::default();
     for round in 0..ROUNDS {
         let now = ctx.clock.now();
-        let due = ctx.queue.due(if flush && round == 0 { None } else { Some(now) });
+        let due = ctx
+            .queue
+            .due(if flush && round == 0 { None } else { Some(now) });
         if due.is_empty() {
             break;
         }
@@ -104,65 +102,22 @@ pub(crate) async fn pass(ctx: &Arc<Ctx>, flush: bool) -> PassReport {
     report
 }
 
-/// What happened to one recipient in this attempt.
-#[derive(Debug, Clone)]
-struct Outcome {
-    status: RcptStatus,
-    /// RFC 3463 code.
-    code: String,
-    /// The reply (RFC 3461 §9.2 form) or a local diagnostic.
-    reply: String,
-    /// The host that answered.
-    remote_mta: Option<String>,
-}
-
-impl Outcome {
-    fn local(permanent: bool, code: &str, reply: String) -> Outcome {
-        let status = if permanent { RcptStatus::Permanent } else { RcptStatus::Temporary };
-        Outcome { status, code: code.to_string(), reply, remote_mta: None }
-    }
-
-    fn from_reply(status: RcptStatus, r: &Reply, remote_mta: Option<String>) -> Outcome {
-        let class = r.class();
-        let code = match r.enhanced() {
-            Some((c, s, d)) if c == class => format!("{c}.{s}.{d}"),
-            _ => format!("{class}.0.0"),
-        };
-        Outcome { status, code, reply: diagnostic(r), remote_mta }
-    }
-}
-
-/// RFC 3461 §9.2: "For multi-line SMTP replies, it is necessary to insert a SPACE before
-/// each line after the first" — here, lines joined with a space, each with its code.
-fn diagnostic(r: &Reply) -> String {
-    let n = r.lines.len();
-    let lines: Vec<String> = r
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let sep = if i + 1 < n { '-' } else { ' ' };
-            format!("{:03}{sep}{}", r.code, String::from_utf8_lossy(l))
-        })
-        .collect();
-    lines.join(" ")
-}
-
-/// Remote recipients of one entry for one domain.
-struct Job {
-    entry: usize,
-    rcpts: Vec<usize>,
-    message: OutgoingMessage,
-}
-
-async fn attempt(ctx: &Arc<Ctx>, entries: Vec<QueueEntry>, now: SystemTime, report: &mut PassReport) {
+async fn attempt(
+    ctx: &Arc<Ctx>,
+    entries: Vec<QueueEntry>,
+    now: SystemTime,
+    report: &mut PassReport,
+) {
     let loaded = blocking(ctx, move |ctx| {
         entries
             .into_iter()
             .filter_map(|e| match ctx.queue.message(&e.id) {
                 Ok(m) => Some((e, Arc::new(m))),
                 Err(err) => {
-                    tracing::error!("queue {}: message unreadable, left for a person: {err}", e.id);
+                    tracing::error!(
+                        "queue {}: message unreadable, left for a person: {err}",
+                        e.id
+                    );
                     None
                 }
             })
@@ -176,14 +131,27 @@ async fn attempt(ctx: &Arc<Ctx>, entries: Vec<QueueEntry>, now: SystemTime, repo
     let mut locals = Vec::new();
     for (ei, (e, msg)) in loaded.iter().enumerate() {
         let mut per_domain: BTreeMap<String, Vec<(usize, Recipient)>> = BTreeMap::new();
-        for (ri, r) in e.recipients.iter().enumerate().filter(|(_, r)| r.state == RcptState::Pending) {
+        for (ri, r) in e
+            .recipients
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.state == RcptState::Pending)
+        {
             if let Some(user) = &r.local_user {
                 locals.push((ei, ri, user.clone(), e.from.clone(), msg.clone()));
                 continue;
             }
             match (r.domain(), r.to_recipient()) {
                 (Some(d), Some(rcpt)) => per_domain.entry(d).or_default().push((ri, rcpt)),
-                _ => outcomes.push((ei, ri, Outcome::local(true, "5.1.3", format!("bad recipient address {}", r.address)))),
+                _ => outcomes.push((
+                    ei,
+                    ri,
+                    Outcome::local(
+                        true,
+                        "5.1.3",
+                        format!("bad recipient address {}", r.address),
+                    ),
+                )),
             }
         }
         for (domain, list) in per_domain {
@@ -195,7 +163,11 @@ async fn attempt(ctx: &Arc<Ctx>, entries: Vec<QueueEntry>, now: SystemTime, repo
                 content: msg.to_vec(),
             };
             let rcpts = list.into_iter().map(|(ri, _)| ri).collect();
-            by_domain.entry(domain).or_default().push(Job { entry: ei, rcpts, message });
+            by_domain.entry(domain).or_default().push(Job {
+                entry: ei,
+                rcpts,
+                message,
+            });
         }
     }
 
@@ -205,13 +177,26 @@ async fn attempt(ctx: &Arc<Ctx>, entries: Vec<QueueEntry>, now: SystemTime, repo
                 .into_iter()
                 .map(|(ei, ri, user, from, msg)| {
                     let o = match deliver_local(ctx, &user, &from, &msg) {
-                        Ok(_) => Outcome::local(false, "2.0.0", format!("delivered to maildir of {user}")),
+                        Ok(_) => Outcome::local(
+                            false,
+                            "2.0.0",
+                            format!("delivered to maildir of {user}"),
+                        ),
                         Err(wirecheck_store::StoreError::NoSuchUser(u)) => {
                             Outcome::local(true, "5.1.1", format!("no such user {u}"))
                         }
-                        Err(e) => Outcome::local(false, "4.3.0", format!("local delivery failed: {e}")),
+                        Err(e) => {
+                            Outcome::local(false, "4.3.0", format!("local delivery failed: {e}"))
+                        }
                     };
-                    let o = if o.code == "2.0.0" { Outcome { status: RcptStatus::Delivered, ..o } } else { o };
+                    let o = if o.code == "2.0.0" {
+                        Outcome {
+                            status: RcptStatus::Delivered,
+                            ..o
+                        }
+                    } else {
+                        o
+                    };
                     (ei, ri, o)
                 })
                 .collect::<Vec<_>>()
@@ -241,10 +226,15 @@ async fn attempt(ctx: &Arc<Ctx>, entries: Vec<QueueEntry>, now: SystemTime, repo
         }
     }
 
-    let mut entries: Vec<(QueueEntry, Arc<Vec<u8>>, bool)> = loaded.into_iter().map(|(e, m)| (e, m, false)).collect();
+    let mut entries: Vec<(QueueEntry, Arc<Vec<u8>>, bool)> =
+        loaded.into_iter().map(|(e, m)| (e, m, false)).collect();
     for (ei, ri, o) in outcomes {
-        let Some((e, _, tried)) = entries.get_mut(ei) else { continue };
-        let Some(r) = e.recipients.get_mut(ri) else { continue };
+        let Some((e, _, tried)) = entries.get_mut(ei) else {
+            continue;
+        };
+        let Some(r) = e.recipients.get_mut(ri) else {
+            continue;
+        };
         *tried = true;
         report.attempted += 1;
         let verdict = match o.status {
@@ -264,7 +254,13 @@ async fn attempt(ctx: &Arc<Ctx>, entries: Vec<QueueEntry>, now: SystemTime, repo
             }
         };
         let relay = o.remote_mta.as_deref().unwrap_or("local");
-        tracing::info!("{}: to={} relay={relay} status={} {verdict} ({})", e.id, r.address, o.code, o.reply);
+        tracing::info!(
+            "{}: to={} relay={relay} status={} {verdict} ({})",
+            e.id,
+            r.address,
+            o.code,
+            o.reply
+        );
         r.status = Some(o.code);
         r.last_reply = Some(o.reply);
         r.remote_mta = o.remote_mta;
@@ -296,15 +292,30 @@ struct Finished {
 }
 
 /// Record an attempt on `entry`: schedule the next one, or finish it (DSN, removal).
-fn finish(ctx: &Ctx, mut entry: QueueEntry, message: &[u8], now: SystemTime, tried: bool) -> Result<Finished, QueueError> {
+fn finish(
+    ctx: &Ctx,
+    mut entry: QueueEntry,
+    message: &[u8],
+    now: SystemTime,
+    tried: bool,
+) -> Result<Finished, QueueError> {
     let mut out = Finished::default();
     if tried {
         entry.attempts = entry.attempts.saturating_add(1);
         entry.last_attempt = Some(now);
     }
     if entry.has_pending() && now >= entry.arrived + ctx.config.retry.expire {
-        for r in entry.recipients.iter_mut().filter(|r| r.state == RcptState::Pending) {
-            tracing::info!("{}: to={} expired after {} attempts", entry.id, r.address, entry.attempts);
+        for r in entry
+            .recipients
+            .iter_mut()
+            .filter(|r| r.state == RcptState::Pending)
+        {
+            tracing::info!(
+                "{}: to={} expired after {} attempts",
+                entry.id,
+                r.address,
+                entry.attempts
+            );
             r.state = RcptState::Failed;
             // RFC 3463 §3.5: X.4.7 "Delivery time expired".
             r.status = Some("4.4.7".into());
@@ -351,180 +362,34 @@ fn queue_report(
         }
     };
     let id = new_id(now);
-    let bytes = match dsn::report(&ctx.config.hostname, entry, failed, Action::Failed, message, now, &id) {
+    let bytes = match dsn::report(
+        &ctx.config.hostname,
+        entry,
+        failed,
+        Action::Failed,
+        message,
+        now,
+        &id,
+    ) {
         Ok(b) => b,
         Err(e) => {
             tracing::error!("{}: cannot build DSN: {e}", entry.id);
             return Ok(false);
         }
     };
-    let rcpt = Recipient { path: to, notify: None, orcpt: None };
-    let report = QueueEntry::new(&ReversePath::Null, vec![QueuedRecipient::from_recipient(&rcpt, local_user)], now);
+    let rcpt = Recipient {
+        path: to,
+        notify: None,
+        orcpt: None,
+    };
+    let report = QueueEntry::new(
+        &ReversePath::Null,
+        vec![QueuedRecipient::from_recipient(&rcpt, local_user)],
+        now,
+    );
     let dsn_id = ctx.queue.enqueue(report, &bytes)?;
     tracing::info!("{}: sender non-delivery notification {dsn_id}", entry.id);
     Ok(true)
-}
-
-/// Deliver `jobs` (all for `domain`) to the first mail exchanger that takes them.
-async fn relay(ctx: &Ctx, domain: &str, jobs: Vec<Job>) -> Vec<(usize, usize, Outcome)> {
-    let all = |o: Outcome| -> Vec<(usize, usize, Outcome)> {
-        jobs.iter().flat_map(|j| j.rcpts.iter().map(|&ri| (j.entry, ri, o.clone()))).collect()
-    };
-    let cfg = &ctx.config;
-    let hops = match route(&*ctx.resolver, domain, cfg.relay_port, &cfg.hostname, &ctx.own_addrs).await {
-        Ok(h) => h,
-        Err(e) => return all(Outcome::local(e.permanent, e.status, e.message)),
-    };
-    let messages: Vec<OutgoingMessage> = jobs.iter().map(|j| j.message.clone()).collect();
-    let mut last: Option<Vec<Vec<Outcome>>> = None;
-    let mut errors = Vec::new();
-    // RFC 5321 §5.1: try the exchangers in order until one takes the mail.
-    'hosts: for hop in &hops {
-        for &addr in &hop.addrs {
-            let mut result = None;
-            for tls in [TlsPolicy::Opportunistic, TlsPolicy::Never] {
-                let tcp = match connect(addr, cfg.source_address, cfg.retry.connect_timeout).await {
-                    Ok(t) => t,
-                    Err(e) => {
-                        errors.push(format!("connect to {} [{addr}]: {e}", hop.host));
-                        break;
-                    }
-                };
-                let r = smtp_session(ctx, tcp, &hop.host, addr, messages.clone(), tls).await;
-                let again = r.tls_failed;
-                result = Some(r.outcomes);
-                // RFC 3207 §4.1: with opportunistic TLS a failed handshake means trying
-                // again in clear text rather than not delivering.
-                if !again {
-                    break;
-                }
-                tracing::info!("STARTTLS with {} [{addr}] failed; retrying without TLS", hop.host);
-            }
-            let Some(outcomes) = result else { continue };
-            let all_temporary = outcomes.iter().flatten().all(|o| o.status == RcptStatus::Temporary);
-            last = Some(outcomes);
-            if !all_temporary {
-                break 'hosts;
-            }
-        }
-    }
-    match last {
-        Some(outcomes) => jobs
-            .iter()
-            .zip(outcomes)
-            .flat_map(|(j, os)| j.rcpts.iter().zip(os).map(|(&ri, o)| (j.entry, ri, o)).collect::<Vec<_>>())
-            .collect(),
-        None => all(Outcome::local(
-            false,
-            "4.4.1",
-            format!("no mail exchanger of {domain} answered: {}", errors.join("; ")),
-        )),
-    }
-}
-
-struct SessionResult {
-    /// Per message, per recipient.
-    outcomes: Vec<Vec<Outcome>>,
-    /// The connection failed while STARTTLS was being negotiated.
-    tls_failed: bool,
-}
-
-async fn smtp_session(
-    ctx: &Ctx,
-    tcp: TcpStream,
-    host: &str,
-    addr: SocketAddr,
-    messages: Vec<OutgoingMessage>,
-    tls: TlsPolicy,
-) -> SessionResult {
-    let cfg = &ctx.config;
-    let helo = Domain::parse(&cfg.hostname).unwrap_or_else(|_| Domain::Name("localhost".into()));
-    let mut client = ClientConfig::new(helo);
-    client.tls = tls;
-    let shape: Vec<usize> = messages.iter().map(|m| m.recipients.len()).collect();
-    let session = Arc::new(Mutex::new(ClientSession::new(client, messages)));
-    let label = host_label(host, addr);
-    let name = wirecheck_wire::tls::server_name(&label)
-        .or_else(|_| wirecheck_wire::tls::server_name(&addr.ip().to_string()))
-        .ok();
-    let driver = DriverConfig {
-        idle_timeout: cfg.retry.command_timeout,
-        tls: name.map(|n| TlsSide::Client(ctx.tls_client.clone(), n)),
-        ..DriverConfig::default()
-    };
-    let ended = tokio::time::timeout(cfg.retry.session_timeout, drive(tcp, Shared(session.clone()), &driver)).await;
-    let error = match ended {
-        Err(_) => Some("session time limit reached".to_string()),
-        Ok(Err(e)) => Some(e.to_string()),
-        Ok(Ok(_)) => None,
-    };
-    let s = lock(&session);
-    let outcomes = shape
-        .iter()
-        .enumerate()
-        .map(|(m, &n)| {
-            (0..n)
-                .map(|i| match s.outcomes().get(m).and_then(|v| v.get(i)).cloned().flatten() {
-                    Some(o) => Outcome::from_reply(o.status, &o.reply, Some(label.clone())),
-                    None => Outcome {
-                        status: RcptStatus::Temporary,
-                        code: "4.4.2".into(),
-                        reply: format!("421 4.4.2 connection lost: {}", error.as_deref().unwrap_or("closed")),
-                        remote_mta: Some(label.clone()),
-                    },
-                })
-                .collect()
-        })
-        .collect();
-    let tls_failed = error.is_some() && tls == TlsPolicy::Opportunistic && s.tls().is_none() && s.extension("STARTTLS").is_some();
-    SessionResult { outcomes, tls_failed }
-}
-
-/// The exchanger's name for `Remote-MTA` and TLS: the host name, or the address for a
-/// static `ip:port` entry.
-fn host_label(host: &str, addr: SocketAddr) -> String {
-    if host.parse::<SocketAddr>().is_ok() || host.parse::<IpAddr>().is_ok() {
-        addr.ip().to_string()
-    } else {
-        host.trim_end_matches('.').to_string()
-    }
-}
-
-/// Connect to `addr` from `source` (when it is of the same family) within `limit`.
-async fn connect(addr: SocketAddr, source: Option<IpAddr>, limit: Duration) -> io::Result<TcpStream> {
-    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
-    if let Some(ip) = source.filter(|ip| ip.is_ipv4() == addr.is_ipv4()) {
-        socket.bind(SocketAddr::new(ip, 0))?;
-    }
-    tokio::time::timeout(limit, socket.connect(addr))
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))?
-}
-
-/// The client session behind a lock, so its outcomes survive a driver error (`drive`
-/// returns the session only when the connection ends cleanly).
-struct Shared(Arc<Mutex<ClientSession>>);
-
-fn lock(s: &Mutex<ClientSession>) -> MutexGuard<'_, ClientSession> {
-    s.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Session for Shared {
-    fn handle_input(&mut self, data: &[u8]) {
-        lock(&self.0).handle_input(data);
-    }
-    fn handle_eof(&mut self) {
-        lock(&self.0).handle_eof();
-    }
-    fn handle_timeout(&mut self) -> Vec<Output> {
-        lock(&self.0).handle_timeout()
-    }
-    fn handle_tls(&mut self, info: TlsInfo) {
-        lock(&self.0).handle_tls(info);
-    }
-    fn poll_output(&mut self) -> Option<Output> {
-        lock(&self.0).poll_output()
-    }
 }
 
 /// Run `f` on the blocking pool (file I/O with fsync).
@@ -540,28 +405,5 @@ where
             tracing::error!("queue task failed: {e}");
             None
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn diagnostic_codes_follow_rfc_3461_9_2() {
-        let r = Reply::new(550, &["mailbox unavailable", "user has moved with no forwarding address"]);
-        assert_eq!(diagnostic(&r), "550-mailbox unavailable 550 user has moved with no forwarding address");
-        let o = Outcome::from_reply(RcptStatus::Permanent, &Reply::single(550, "5.1.1 User unknown"), None);
-        assert_eq!(o.code, "5.1.1");
-        // An enhanced code of the wrong class is not believed.
-        let o = Outcome::from_reply(RcptStatus::Temporary, &Reply::single(451, "5.1.1 odd"), None);
-        assert_eq!(o.code, "4.0.0");
-    }
-
-    #[test]
-    fn host_labels() {
-        let a: SocketAddr = "127.0.0.3:2525".parse().unwrap();
-        assert_eq!(host_label("127.0.0.3:2525", a), "127.0.0.3");
-        assert_eq!(host_label("mx.beta.test.", a), "mx.beta.test");
     }
 }

@@ -1,0 +1,524 @@
+//! "Alice sends a message to Bob", end to end over loopback sockets: submission with
+//! STARTTLS + AUTH PLAIN on alpha.test, queue, MX map, relay to beta.test, delivery into
+//! Bob's maildir; then the retry, bounce and restart stories.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use wirecheck_mta::{ManualClock, RcptState};
+use wirecheck_smtp::client::RcptStatus;
+use wirecheck_smtp::codec::{Notify, Ret};
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Bob's copy is Alice's message byte for byte under the trace fields the two MTAs added:
+/// `Return-Path:` (final delivery, RFC 5321 §4.4) and one `Received:` per hop.
+fn assert_delivered_intact(stored: &[u8], original: &[u8]) {
+    assert!(
+        stored.ends_with(original),
+        "original bytes not intact:\n{}",
+        text(stored)
+    );
+    let trace = &stored[..stored.len() - original.len()];
+    let names = field_names(trace);
+    assert_eq!(
+        names,
+        ["Return-Path", "Received", "Received"],
+        "{}",
+        text(trace)
+    );
+    let trace = text(trace);
+    assert!(
+        trace.starts_with("Return-Path: <alice@alpha.test>\r\n"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("by mx.beta.test with ESMTPS"),
+        "relay used TLS: {trace}"
+    );
+    assert!(
+        trace.contains("by mx.alpha.test with ESMTPSA"),
+        "submission used TLS + AUTH: {trace}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alice_sends_bob_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alpha_ip, beta_ip) = ips();
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let beta = start(
+        beta_config(&dir.path().join("beta"), free_port(beta_ip)),
+        &clock,
+    )
+    .await;
+    let alpha = start(
+        alpha_config(&dir.path().join("alpha"), alpha_ip, beta.mx_addr()),
+        &clock,
+    )
+    .await;
+
+    let msg = lunch_message();
+    let sub = alpha.submission_addr().unwrap();
+    let out = submit(
+        sub,
+        "alice",
+        ALICE_PASS,
+        outgoing("<alice@alpha.test>", &[rcpt("<bob@beta.test>")], &msg),
+    )
+    .await;
+    assert_eq!(out[0].status, RcptStatus::Delivered, "{:?}", out[0].reply);
+    alpha.flush().await;
+
+    let bob = inbox(&beta, "bob");
+    assert_eq!(bob.len(), 1);
+    assert_delivered_intact(&bob[0], &msg);
+    assert!(alpha.queue().is_empty(), "{:?}", alpha.queue().list());
+    assert!(inbox(&alpha, "alice").is_empty(), "no bounce");
+
+    alpha.shutdown().await.unwrap();
+    beta.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_and_remote_recipients_in_one_submission() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alpha_ip, beta_ip) = ips();
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let beta = start(
+        beta_config(&dir.path().join("beta"), free_port(beta_ip)),
+        &clock,
+    )
+    .await;
+    let mut cfg = alpha_config(&dir.path().join("alpha"), alpha_ip, beta.mx_addr());
+    cfg = cfg.with_user("carol", "pw");
+    let alpha = start(cfg, &clock).await;
+
+    // No Date: or Message-ID: — the submission server adds them (RFC 6409 §8.2, §8.3).
+    let msg = b"From: alice@alpha.test\r\nSubject: team\r\n\r\nhello both\r\n".to_vec();
+    let to = [rcpt("<bob@beta.test>"), rcpt("<Carol@Alpha.Test>")];
+    let out = submit(
+        alpha.submission_addr().unwrap(),
+        "alice",
+        ALICE_PASS,
+        outgoing("<alice@alpha.test>", &to, &msg),
+    )
+    .await;
+    assert!(
+        out.iter().all(|o| o.status == RcptStatus::Delivered),
+        "{out:?}"
+    );
+    // Carol's copy is in her maildir before the 250 (no queue run needed).
+    let carol = inbox(&alpha, "carol");
+    assert_eq!(carol.len(), 1);
+    let c = text(&carol[0]);
+    assert!(
+        c.starts_with("Return-Path: <alice@alpha.test>\r\nReceived: "),
+        "{c}"
+    );
+    assert!(
+        c.contains("\r\nDate: ") && c.contains("\r\nMessage-ID: <"),
+        "{c}"
+    );
+    assert!(c.ends_with("\r\n\r\nhello both\r\n"), "{c}");
+    assert_eq!(alpha.queue().len(), 1, "bob's copy queued");
+    alpha.flush().await;
+    let bob = inbox(&beta, "bob");
+    assert_eq!(bob.len(), 1);
+    // Same content as Carol's, apart from the trace fields of the second hop.
+    assert!(text(&bob[0]).ends_with(c.trim_start_matches("Return-Path: <alice@alpha.test>\r\n")));
+    alpha.shutdown().await.unwrap();
+    beta.shutdown().await.unwrap();
+}
+
+/// (1) Beta is down: the message stays queued with the connection failure as its last
+/// reply; nothing is retried before the schedule says so; once beta is up a kick delivers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_while_the_next_hop_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alpha_ip, beta_ip) = ips();
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let beta_mx = free_port(beta_ip);
+    let alpha = start(
+        alpha_config(&dir.path().join("alpha"), alpha_ip, beta_mx),
+        &clock,
+    )
+    .await;
+
+    let msg = lunch_message();
+    let out = submit(
+        alpha.submission_addr().unwrap(),
+        "alice",
+        ALICE_PASS,
+        outgoing("<alice@alpha.test>", &[rcpt("<bob@beta.test>")], &msg),
+    )
+    .await;
+    assert_eq!(
+        out[0].status,
+        RcptStatus::Delivered,
+        "accepted for relaying"
+    );
+    alpha.run_due().await;
+    let entries = alpha.queue().list();
+    assert_eq!(entries.len(), 1);
+    let e = &entries[0];
+    assert_eq!(e.attempts, 1);
+    assert_eq!(e.recipients[0].state, RcptState::Pending);
+    assert_eq!(e.recipients[0].status.as_deref(), Some("4.4.1"));
+    assert!(
+        e.recipients[0]
+            .last_reply
+            .as_deref()
+            .unwrap()
+            .contains("connect to"),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.next_attempt,
+        clock_now(&clock) + Duration::from_secs(60),
+        "first retry after 1m"
+    );
+
+    // Not due yet: nothing is tried. (Counts are read from the queue, not from the
+    // pass report: the runner's own timer may have made the attempt.)
+    clock.advance(Duration::from_secs(59));
+    alpha.run_due().await;
+    assert_eq!(alpha.queue().list()[0].attempts, 1);
+    // Due, still down: the second delay is 5 minutes.
+    clock.advance(Duration::from_secs(1));
+    alpha.run_due().await;
+    let e = alpha.queue().list().remove(0);
+    assert_eq!(e.attempts, 2);
+    assert_eq!(e.next_attempt, clock_now(&clock) + Duration::from_secs(300));
+
+    // Beta comes up; a kick (flush) delivers without waiting for the schedule.
+    let beta = start(beta_config(&dir.path().join("beta"), beta_mx), &clock).await;
+    alpha.kick();
+    let mut delivered = Vec::new();
+    for _ in 0..200 {
+        delivered = inbox(&beta, "bob");
+        if !delivered.is_empty() && alpha.queue().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(delivered.len(), 1, "delivered after the kick");
+    assert_delivered_intact(&delivered[0], &msg);
+    assert!(alpha.queue().is_empty());
+    alpha.shutdown().await.unwrap();
+    beta.shutdown().await.unwrap();
+}
+
+fn clock_now(c: &ManualClock) -> std::time::SystemTime {
+    use wirecheck_mta::Clock;
+    // Queue times are whole seconds.
+    let t = c.now();
+    let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    std::time::UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// A message that never gets through expires after the give-up time and comes back to
+/// Alice as a DSN with status 4.4.7.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_bounces_after_the_give_up_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alpha_ip, beta_ip) = ips();
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let alpha = start(
+        alpha_config(&dir.path().join("alpha"), alpha_ip, free_port(beta_ip)),
+        &clock,
+    )
+    .await;
+    let msg = lunch_message();
+    submit(
+        alpha.submission_addr().unwrap(),
+        "alice",
+        ALICE_PASS,
+        outgoing("<alice@alpha.test>", &[rcpt("<bob@beta.test>")], &msg),
+    )
+    .await;
+    alpha.run_due().await;
+    clock.advance(Duration::from_secs(4 * 86400));
+    alpha.run_due().await;
+    let e = alpha.queue().list();
+    assert_eq!(e.len(), 1, "4 days: still trying");
+    assert_eq!(
+        (e[0].attempts, e[0].recipients[0].state),
+        (2, RcptState::Pending)
+    );
+    assert!(inbox(&alpha, "alice").is_empty());
+    clock.advance(Duration::from_secs(86400));
+    alpha.run_due().await;
+    assert!(
+        alpha.queue().is_empty(),
+        "5 days: expired, {:?}",
+        alpha.queue().list()
+    );
+    let dsn = inbox(&alpha, "alice");
+    assert_eq!(dsn.len(), 1);
+    let d = text(&dsn[0]);
+    assert!(d.starts_with("Return-Path: <>\r\n"), "{d}");
+    assert!(
+        d.contains("Action: failed\r\n") && d.contains("Status: 4.4.7\r\n"),
+        "{d}"
+    );
+    assert!(
+        d.contains("Diagnostic-Code: X-wirecheck; no mail exchanger of beta.test answered"),
+        "{d}"
+    );
+    alpha.shutdown().await.unwrap();
+}
+
+/// (2) Beta says 550 to nobody@beta.test: Alice gets a multipart/report DSN with the
+/// original message and the queue entry is gone. NOTIFY=NEVER and a null reverse-path get
+/// no DSN; RET=HDRS returns headers only; ENVID comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bounce_on_unknown_remote_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alpha_ip, beta_ip) = ips();
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let beta = start(
+        beta_config(&dir.path().join("beta"), free_port(beta_ip)),
+        &clock,
+    )
+    .await;
+    let alpha = start(
+        alpha_config(&dir.path().join("alpha"), alpha_ip, beta.mx_addr()),
+        &clock,
+    )
+    .await;
+    let sub = alpha.submission_addr().unwrap();
+
+    let msg = lunch_message();
+    let out = submit(sub, "alice", ALICE_PASS, {
+        let mut m = outgoing(
+            "<alice@alpha.test>",
+            &[rcpt("<nobody@beta.test>"), rcpt("<bob@beta.test>")],
+            &msg,
+        );
+        m.envid = Some("QQ314159".to_string());
+        m
+    })
+    .await;
+    assert!(out.iter().all(|o| o.status == RcptStatus::Delivered));
+    // After a flush everything queued before it has been tried, and the DSNs that made
+    // have been delivered too (whether this pass or the one the 250 triggered did it).
+    alpha.flush().await;
+    assert!(alpha.queue().is_empty(), "{:?}", alpha.queue().list());
+    assert_eq!(
+        inbox(&beta, "bob").len(),
+        1,
+        "the good recipient still got it"
+    );
+
+    let dsns = inbox(&alpha, "alice");
+    assert_eq!(dsns.len(), 1);
+    let raw = dsns[0]
+        .strip_prefix(b"Return-Path: <>\r\n".as_slice())
+        .expect("null Return-Path");
+    let m = wirecheck_message::parse(raw);
+    let ct = m.value("Content-Type").unwrap();
+    assert!(
+        ct.starts_with("multipart/report") && ct.contains("report-type=delivery-status"),
+        "{ct}"
+    );
+    assert_eq!(m.value("To").as_deref(), Some("<alice@alpha.test>"));
+    let parts = m.root().children();
+    assert_eq!(parts.len(), 3);
+    let status = text(m.bytes(&parts[1].body));
+    for want in [
+        "Original-Envelope-Id: QQ314159\r\n",
+        "Reporting-MTA: dns; mx.alpha.test\r\n",
+        "Final-Recipient: rfc822; nobody@beta.test\r\n",
+        "Action: failed\r\n",
+        "Status: 5.1.1\r\n",
+        "Diagnostic-Code: smtp; 550 5.1.1 ",
+    ] {
+        assert!(status.contains(want), "{want:?} missing:\n{status}");
+    }
+    assert!(
+        !status.contains("bob@beta.test"),
+        "only the failed recipient is reported"
+    );
+    assert!(
+        m.bytes(&parts[2].body).ends_with(&msg),
+        "original returned (no RET: full)"
+    );
+    assert!(text(m.bytes(&parts[2].body)).contains("Subject: Lunch?\r\n"));
+
+    // RET=HDRS: headers only.
+    submit(sub, "alice", ALICE_PASS, {
+        let mut m = outgoing("<alice@alpha.test>", &[rcpt("<nobody@beta.test>")], &msg);
+        m.ret = Some(Ret::Hdrs);
+        m
+    })
+    .await;
+    alpha.flush().await;
+    let dsns = inbox(&alpha, "alice");
+    assert_eq!(dsns.len(), 2);
+    let d = text(&dsns[1]);
+    assert!(
+        d.contains("text/rfc822-headers")
+            && d.contains("Subject: Lunch?")
+            && !d.contains("Shall we meet"),
+        "{d}"
+    );
+
+    // NOTIFY=NEVER: no DSN (RFC 3461 §4.1).
+    let mut never = rcpt("<nobody@beta.test>");
+    never.notify = Some(Notify {
+        never: true,
+        ..Notify::default()
+    });
+    submit(
+        sub,
+        "alice",
+        ALICE_PASS,
+        outgoing("<alice@alpha.test>", &[never], &msg),
+    )
+    .await;
+    alpha.flush().await;
+    assert!(alpha.queue().is_empty());
+    assert_eq!(inbox(&alpha, "alice").len(), 2, "no DSN for NOTIFY=NEVER");
+    // Null reverse-path: never bounce a bounce (RFC 5321 §6.1).
+    submit(
+        sub,
+        "alice",
+        ALICE_PASS,
+        outgoing("<>", &[rcpt("<nobody@beta.test>")], &msg),
+    )
+    .await;
+    alpha.flush().await;
+    assert_eq!(
+        inbox(&alpha, "alice").len(),
+        2,
+        "no DSN for a null reverse-path"
+    );
+    assert!(alpha.queue().is_empty());
+    alpha.shutdown().await.unwrap();
+    beta.shutdown().await.unwrap();
+}
+
+/// (3) The queue survives a restart; a restarted MTA resumes its deliveries by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alpha_ip, beta_ip) = ips();
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let beta_mx = free_port(beta_ip);
+    let alpha_dir = dir.path().join("alpha");
+    let alpha = start(alpha_config(&alpha_dir, alpha_ip, beta_mx), &clock).await;
+    let msg = lunch_message();
+    submit(
+        alpha.submission_addr().unwrap(),
+        "alice",
+        ALICE_PASS,
+        outgoing("<alice@alpha.test>", &[rcpt("<bob@beta.test>")], &msg),
+    )
+    .await;
+    alpha.run_due().await;
+    let before = alpha.queue().list();
+    assert_eq!(before.len(), 1);
+    alpha.shutdown().await.unwrap();
+
+    // Same directories, new process state: the entry is back, unchanged.
+    let alpha = start(alpha_config(&alpha_dir, alpha_ip, beta_mx), &clock).await;
+    assert_eq!(alpha.queue().list(), before);
+    alpha.shutdown().await.unwrap();
+
+    // Restarted once beta is up and the retry is due: the start-up pass delivers.
+    let beta = start(beta_config(&dir.path().join("beta"), beta_mx), &clock).await;
+    clock.advance(Duration::from_secs(60));
+    let alpha = start(alpha_config(&alpha_dir, alpha_ip, beta_mx), &clock).await;
+    alpha.run_due().await; // returns after the start-up pass too
+    let bob = inbox(&beta, "bob");
+    assert_eq!(bob.len(), 1);
+    assert_delivered_intact(&bob[0], &msg);
+    assert!(alpha.queue().is_empty());
+    alpha.shutdown().await.unwrap();
+    beta.shutdown().await.unwrap();
+}
+
+/// RFC 5321 §3.6.2 and RFC 6409 §4.3 on the wire: the MX port takes mail for its own
+/// users only; the submission port wants AUTH first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_open_relay_and_auth_before_submission() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, beta_ip) = ips();
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let beta = start(
+        beta_config(&dir.path().join("beta"), free_port(beta_ip)),
+        &clock,
+    )
+    .await;
+
+    let mut s = Script::connect(beta.mx_addr()).await;
+    assert!(s.cmd("EHLO mx.alpha.test").await.starts_with("250"));
+    assert!(
+        s.cmd("MAIL FROM:<alice@alpha.test>")
+            .await
+            .starts_with("250")
+    );
+    assert!(
+        s.cmd("RCPT TO:<bob@beta.test>")
+            .await
+            .starts_with("250 2.1.5")
+    );
+    assert!(
+        s.cmd("RCPT TO:<BOB@BETA.TEST>").await.starts_with("250"),
+        "case-insensitive"
+    );
+    assert!(
+        s.cmd("RCPT TO:<nobody@beta.test>")
+            .await
+            .starts_with("550 5.1.1")
+    );
+    assert!(
+        s.cmd("RCPT TO:<carol@gamma.test>")
+            .await
+            .starts_with("554 5.7.1"),
+        "no open relay"
+    );
+    assert!(
+        s.cmd("RCPT TO:<Postmaster>").await.starts_with("250"),
+        "RFC 5321 §4.5.1"
+    );
+    assert!(s.cmd("QUIT").await.starts_with("221"));
+
+    let mut s = Script::connect(beta.submission_addr().unwrap()).await;
+    assert!(s.cmd("EHLO client.test").await.starts_with("250"));
+    assert!(
+        s.cmd("MAIL FROM:<bob@beta.test>")
+            .await
+            .starts_with("530 5.7.0")
+    );
+    // AUTH in clear text is refused too (RFC 4954 §4).
+    assert!(
+        s.cmd("AUTH PLAIN AGJvYgBodW50ZXIy")
+            .await
+            .starts_with("530")
+    );
+    assert!(s.cmd("QUIT").await.starts_with("221"));
+
+    // A wrong password gets 535 after STARTTLS; the client session then cannot send.
+    let out = submit(
+        beta.submission_addr().unwrap(),
+        "bob",
+        "wrong",
+        outgoing(
+            "<bob@beta.test>",
+            &[rcpt("<x@alpha.test>")],
+            b"Subject: x\r\n\r\nx\r\n",
+        ),
+    )
+    .await;
+    assert_eq!(out[0].status, RcptStatus::Permanent);
+    assert_eq!(out[0].reply.code, 535, "{:?}", out[0].reply);
+    assert!(beta.queue().is_empty());
+    beta.shutdown().await.unwrap();
+}
