@@ -271,6 +271,19 @@ Message-ID: <m1@alpha.test>\r\n\r\nHi there.\r\n";
         (e, rcpt)
     }
 
+    fn failure(e: &QueueEntry, r: &QueuedRecipient, now: SystemTime) -> Vec<u8> {
+        report(
+            "mx.alpha.test",
+            e,
+            &[r],
+            Action::Failed,
+            ORIGINAL,
+            now,
+            "ID1",
+        )
+        .unwrap()
+    }
+
     fn text(b: &[u8]) -> String {
         String::from_utf8_lossy(b).into_owned()
     }
@@ -279,16 +292,7 @@ Message-ID: <m1@alpha.test>\r\n\r\nHi there.\r\n";
     fn failure_report_structure() {
         let (e, r) = entry(None);
         let now = UNIX_EPOCH + Duration::from_secs(1_704_070_000);
-        let bytes = report(
-            "mx.alpha.test",
-            &e,
-            &[&r],
-            Action::Failed,
-            ORIGINAL,
-            now,
-            "ID1",
-        )
-        .unwrap();
+        let bytes = failure(&e, &r, now);
         let m = wirecheck_message::parse(&bytes);
         let ct = m.value("Content-Type").unwrap();
         assert!(ct.starts_with("multipart/report"), "{ct}");
@@ -319,16 +323,7 @@ Message-ID: <m1@alpha.test>\r\n\r\nHi there.\r\n";
     #[test]
     fn ret_hdrs_returns_only_the_header() {
         let (e, r) = entry(Some("HDRS"));
-        let bytes = report(
-            "mx.alpha.test",
-            &e,
-            &[&r],
-            Action::Failed,
-            ORIGINAL,
-            UNIX_EPOCH,
-            "ID1",
-        )
-        .unwrap();
+        let bytes = failure(&e, &r, UNIX_EPOCH);
         let m = wirecheck_message::parse(&bytes);
         let parts = m.root().children();
         assert!(text(m.bytes(&parts[2].header)).contains("text/rfc822-headers"));
@@ -342,16 +337,7 @@ Message-ID: <m1@alpha.test>\r\n\r\nHi there.\r\n";
         let (e, mut r) = entry(None);
         r.last_reply = Some(format!("550 5.7.1 {} \u{e9}t\u{e9}", "word ".repeat(40)));
         r.orcpt = None;
-        let bytes = report(
-            "mx.alpha.test",
-            &e,
-            &[&r],
-            Action::Failed,
-            ORIGINAL,
-            UNIX_EPOCH,
-            "ID1",
-        )
-        .unwrap();
+        let bytes = failure(&e, &r, UNIX_EPOCH);
         let m = wirecheck_message::parse(&bytes);
         let status = text(m.bytes(&m.root().children()[1].body));
         assert!(status.lines().all(|l| l.len() <= 78), "{status}");

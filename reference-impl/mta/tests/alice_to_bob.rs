@@ -4,16 +4,19 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use wirecheck_mta::{ManualClock, RcptState};
+use wirecheck_mta::{Clock, MtaHandle, RcptState};
 use wirecheck_smtp::client::RcptStatus;
 use wirecheck_smtp::codec::{Notify, Ret};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+fn to_bob() -> Vec<wirecheck_smtp::server::Recipient> {
+    vec![rcpt("<bob@beta.test>")]
 }
 
 /// Bob's copy is Alice's message byte for byte under the trace fields the two MTAs added:
@@ -47,68 +50,54 @@ fn assert_delivered_intact(stored: &[u8], original: &[u8]) {
     );
 }
 
+/// Bob's INBOX holds exactly one message, Alice's `original`.
+fn assert_bob_has(beta: &MtaHandle, original: &[u8]) {
+    let bob = inbox(beta, "bob");
+    assert_eq!(bob.len(), 1);
+    assert_delivered_intact(&bob[0], original);
+}
+
+/// Queue times are whole seconds.
+fn now_secs(net: &Net) -> SystemTime {
+    let secs = net
+        .clock
+        .now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alice_sends_bob_a_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let (alpha_ip, beta_ip) = ips();
-    let clock = Arc::new(ManualClock::new(start_time()));
-    let beta = start(
-        beta_config(&dir.path().join("beta"), free_port(beta_ip)),
-        &clock,
-    )
-    .await;
-    let alpha = start(
-        alpha_config(&dir.path().join("alpha"), alpha_ip, beta.mx_addr()),
-        &clock,
-    )
-    .await;
-
+    let net = Net::new();
+    let (alpha, beta) = net.both().await;
     let msg = lunch_message();
-    let sub = alpha.submission_addr().unwrap();
-    let out = submit(
-        sub,
-        "alice",
-        ALICE_PASS,
-        outgoing("<alice@alpha.test>", &[rcpt("<bob@beta.test>")], &msg),
-    )
-    .await;
+    let out = alice_submits(&alpha, outgoing("<alice@alpha.test>", &to_bob(), &msg)).await;
     assert_eq!(out[0].status, RcptStatus::Delivered, "{:?}", out[0].reply);
     alpha.flush().await;
 
-    let bob = inbox(&beta, "bob");
-    assert_eq!(bob.len(), 1);
-    assert_delivered_intact(&bob[0], &msg);
+    assert_bob_has(&beta, &msg);
     assert!(alpha.queue().is_empty(), "{:?}", alpha.queue().list());
     assert!(inbox(&alpha, "alice").is_empty(), "no bounce");
-
     alpha.shutdown().await.unwrap();
     beta.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_and_remote_recipients_in_one_submission() {
-    let dir = tempfile::tempdir().unwrap();
-    let (alpha_ip, beta_ip) = ips();
-    let clock = Arc::new(ManualClock::new(start_time()));
-    let beta = start(
-        beta_config(&dir.path().join("beta"), free_port(beta_ip)),
-        &clock,
+    let net = Net::new();
+    let beta = net.beta(net.beta_mx()).await;
+    let alpha = start(
+        net.alpha_config(beta.mx_addr()).with_user("carol", "pw"),
+        &net.clock,
     )
     .await;
-    let mut cfg = alpha_config(&dir.path().join("alpha"), alpha_ip, beta.mx_addr());
-    cfg = cfg.with_user("carol", "pw");
-    let alpha = start(cfg, &clock).await;
 
     // No Date: or Message-ID: — the submission server adds them (RFC 6409 §8.2, §8.3).
     let msg = b"From: alice@alpha.test\r\nSubject: team\r\n\r\nhello both\r\n".to_vec();
     let to = [rcpt("<bob@beta.test>"), rcpt("<Carol@Alpha.Test>")];
-    let out = submit(
-        alpha.submission_addr().unwrap(),
-        "alice",
-        ALICE_PASS,
-        outgoing("<alice@alpha.test>", &to, &msg),
-    )
-    .await;
+    let out = alice_submits(&alpha, outgoing("<alice@alpha.test>", &to, &msg)).await;
     assert!(
         out.iter().all(|o| o.status == RcptStatus::Delivered),
         "{out:?}"
@@ -131,7 +120,8 @@ async fn local_and_remote_recipients_in_one_submission() {
     let bob = inbox(&beta, "bob");
     assert_eq!(bob.len(), 1);
     // Same content as Carol's, apart from the trace fields of the second hop.
-    assert!(text(&bob[0]).ends_with(c.trim_start_matches("Return-Path: <alice@alpha.test>\r\n")));
+    let without_return_path = c.trim_start_matches("Return-Path: <alice@alpha.test>\r\n");
+    assert!(text(&bob[0]).ends_with(without_return_path));
     alpha.shutdown().await.unwrap();
     beta.shutdown().await.unwrap();
 }
@@ -140,24 +130,12 @@ async fn local_and_remote_recipients_in_one_submission() {
 /// reply; nothing is retried before the schedule says so; once beta is up a kick delivers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_while_the_next_hop_is_down() {
-    let dir = tempfile::tempdir().unwrap();
-    let (alpha_ip, beta_ip) = ips();
-    let clock = Arc::new(ManualClock::new(start_time()));
-    let beta_mx = free_port(beta_ip);
-    let alpha = start(
-        alpha_config(&dir.path().join("alpha"), alpha_ip, beta_mx),
-        &clock,
-    )
-    .await;
+    let net = Net::new();
+    let beta_mx = net.beta_mx();
+    let alpha = net.alpha(beta_mx).await;
 
     let msg = lunch_message();
-    let out = submit(
-        alpha.submission_addr().unwrap(),
-        "alice",
-        ALICE_PASS,
-        outgoing("<alice@alpha.test>", &[rcpt("<bob@beta.test>")], &msg),
-    )
-    .await;
+    let out = alice_submits(&alpha, outgoing("<alice@alpha.test>", &to_bob(), &msg)).await;
     assert_eq!(
         out[0].status,
         RcptStatus::Delivered,
@@ -180,70 +158,47 @@ async fn retry_while_the_next_hop_is_down() {
     );
     assert_eq!(
         e.next_attempt,
-        clock_now(&clock) + Duration::from_secs(60),
+        now_secs(&net) + Duration::from_secs(60),
         "first retry after 1m"
     );
 
-    // Not due yet: nothing is tried. (Counts are read from the queue, not from the
-    // pass report: the runner's own timer may have made the attempt.)
-    clock.advance(Duration::from_secs(59));
+    // Not due yet: nothing is tried. (Counts are read from the queue, not from the pass
+    // report: the runner's own timer may have made the attempt.)
+    net.clock.advance(Duration::from_secs(59));
     alpha.run_due().await;
     assert_eq!(alpha.queue().list()[0].attempts, 1);
     // Due, still down: the second delay is 5 minutes.
-    clock.advance(Duration::from_secs(1));
+    net.clock.advance(Duration::from_secs(1));
     alpha.run_due().await;
     let e = alpha.queue().list().remove(0);
     assert_eq!(e.attempts, 2);
-    assert_eq!(e.next_attempt, clock_now(&clock) + Duration::from_secs(300));
+    assert_eq!(e.next_attempt, now_secs(&net) + Duration::from_secs(300));
 
-    // Beta comes up; a kick (flush) delivers without waiting for the schedule.
-    let beta = start(beta_config(&dir.path().join("beta"), beta_mx), &clock).await;
+    // Beta comes up; a kick tries at once instead of waiting for the schedule.
+    let beta = net.beta(beta_mx).await;
     alpha.kick();
-    let mut delivered = Vec::new();
     for _ in 0..200 {
-        delivered = inbox(&beta, "bob");
-        if !delivered.is_empty() && alpha.queue().is_empty() {
+        if !inbox(&beta, "bob").is_empty() && alpha.queue().is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(delivered.len(), 1, "delivered after the kick");
-    assert_delivered_intact(&delivered[0], &msg);
+    assert_bob_has(&beta, &msg);
     assert!(alpha.queue().is_empty());
     alpha.shutdown().await.unwrap();
     beta.shutdown().await.unwrap();
-}
-
-fn clock_now(c: &ManualClock) -> std::time::SystemTime {
-    use wirecheck_mta::Clock;
-    // Queue times are whole seconds.
-    let t = c.now();
-    let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    std::time::UNIX_EPOCH + Duration::from_secs(secs)
 }
 
 /// A message that never gets through expires after the give-up time and comes back to
 /// Alice as a DSN with status 4.4.7.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_bounces_after_the_give_up_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let (alpha_ip, beta_ip) = ips();
-    let clock = Arc::new(ManualClock::new(start_time()));
-    let alpha = start(
-        alpha_config(&dir.path().join("alpha"), alpha_ip, free_port(beta_ip)),
-        &clock,
-    )
-    .await;
+    let net = Net::new();
+    let alpha = net.alpha(net.beta_mx()).await;
     let msg = lunch_message();
-    submit(
-        alpha.submission_addr().unwrap(),
-        "alice",
-        ALICE_PASS,
-        outgoing("<alice@alpha.test>", &[rcpt("<bob@beta.test>")], &msg),
-    )
-    .await;
+    alice_submits(&alpha, outgoing("<alice@alpha.test>", &to_bob(), &msg)).await;
     alpha.run_due().await;
-    clock.advance(Duration::from_secs(4 * 86400));
+    net.clock.advance(Duration::from_secs(4 * 86400));
     alpha.run_due().await;
     let e = alpha.queue().list();
     assert_eq!(e.len(), 1, "4 days: still trying");
@@ -252,7 +207,7 @@ async fn expiry_bounces_after_the_give_up_time() {
         (2, RcptState::Pending)
     );
     assert!(inbox(&alpha, "alice").is_empty());
-    clock.advance(Duration::from_secs(86400));
+    net.clock.advance(Duration::from_secs(86400));
     alpha.run_due().await;
     assert!(
         alpha.queue().is_empty(),
@@ -267,10 +222,8 @@ async fn expiry_bounces_after_the_give_up_time() {
         d.contains("Action: failed\r\n") && d.contains("Status: 4.4.7\r\n"),
         "{d}"
     );
-    assert!(
-        d.contains("Diagnostic-Code: X-wirecheck; no mail exchanger of beta.test answered"),
-        "{d}"
-    );
+    let diagnostic = "Diagnostic-Code: X-wirecheck; no mail exchanger of beta.test answered";
+    assert!(d.contains(diagnostic), "{d}");
     alpha.shutdown().await.unwrap();
 }
 
@@ -279,32 +232,13 @@ async fn expiry_bounces_after_the_give_up_time() {
 /// no DSN; RET=HDRS returns headers only; ENVID comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bounce_on_unknown_remote_user() {
-    let dir = tempfile::tempdir().unwrap();
-    let (alpha_ip, beta_ip) = ips();
-    let clock = Arc::new(ManualClock::new(start_time()));
-    let beta = start(
-        beta_config(&dir.path().join("beta"), free_port(beta_ip)),
-        &clock,
-    )
-    .await;
-    let alpha = start(
-        alpha_config(&dir.path().join("alpha"), alpha_ip, beta.mx_addr()),
-        &clock,
-    )
-    .await;
-    let sub = alpha.submission_addr().unwrap();
-
+    let net = Net::new();
+    let (alpha, beta) = net.both().await;
     let msg = lunch_message();
-    let out = submit(sub, "alice", ALICE_PASS, {
-        let mut m = outgoing(
-            "<alice@alpha.test>",
-            &[rcpt("<nobody@beta.test>"), rcpt("<bob@beta.test>")],
-            &msg,
-        );
-        m.envid = Some("QQ314159".to_string());
-        m
-    })
-    .await;
+    let to = [rcpt("<nobody@beta.test>"), rcpt("<bob@beta.test>")];
+    let mut m = outgoing("<alice@alpha.test>", &to, &msg);
+    m.envid = Some("QQ314159".into());
+    let out = alice_submits(&alpha, m).await;
     assert!(out.iter().all(|o| o.status == RcptStatus::Delivered));
     // After a flush everything queued before it has been tried, and the DSNs that made
     // have been delivered too (whether this pass or the one the 250 triggered did it).
@@ -323,10 +257,8 @@ async fn bounce_on_unknown_remote_user() {
         .expect("null Return-Path");
     let m = wirecheck_message::parse(raw);
     let ct = m.value("Content-Type").unwrap();
-    assert!(
-        ct.starts_with("multipart/report") && ct.contains("report-type=delivery-status"),
-        "{ct}"
-    );
+    assert!(ct.starts_with("multipart/report"), "{ct}");
+    assert!(ct.contains("report-type=delivery-status"), "{ct}");
     assert_eq!(m.value("To").as_deref(), Some("<alice@alpha.test>"));
     let parts = m.root().children();
     assert_eq!(parts.len(), 3);
@@ -349,25 +281,20 @@ async fn bounce_on_unknown_remote_user() {
         m.bytes(&parts[2].body).ends_with(&msg),
         "original returned (no RET: full)"
     );
-    assert!(text(m.bytes(&parts[2].body)).contains("Subject: Lunch?\r\n"));
 
     // RET=HDRS: headers only.
-    submit(sub, "alice", ALICE_PASS, {
-        let mut m = outgoing("<alice@alpha.test>", &[rcpt("<nobody@beta.test>")], &msg);
-        m.ret = Some(Ret::Hdrs);
-        m
-    })
-    .await;
+    let mut m = outgoing("<alice@alpha.test>", &[rcpt("<nobody@beta.test>")], &msg);
+    m.ret = Some(Ret::Hdrs);
+    alice_submits(&alpha, m).await;
     alpha.flush().await;
     let dsns = inbox(&alpha, "alice");
     assert_eq!(dsns.len(), 2);
     let d = text(&dsns[1]);
     assert!(
-        d.contains("text/rfc822-headers")
-            && d.contains("Subject: Lunch?")
-            && !d.contains("Shall we meet"),
+        d.contains("text/rfc822-headers") && d.contains("Subject: Lunch?"),
         "{d}"
     );
+    assert!(!d.contains("Shall we meet"), "{d}");
 
     // NOTIFY=NEVER: no DSN (RFC 3461 §4.1).
     let mut never = rcpt("<nobody@beta.test>");
@@ -375,31 +302,19 @@ async fn bounce_on_unknown_remote_user() {
         never: true,
         ..Notify::default()
     });
-    submit(
-        sub,
-        "alice",
-        ALICE_PASS,
-        outgoing("<alice@alpha.test>", &[never], &msg),
-    )
-    .await;
+    alice_submits(&alpha, outgoing("<alice@alpha.test>", &[never], &msg)).await;
     alpha.flush().await;
     assert!(alpha.queue().is_empty());
     assert_eq!(inbox(&alpha, "alice").len(), 2, "no DSN for NOTIFY=NEVER");
     // Null reverse-path: never bounce a bounce (RFC 5321 §6.1).
-    submit(
-        sub,
-        "alice",
-        ALICE_PASS,
-        outgoing("<>", &[rcpt("<nobody@beta.test>")], &msg),
-    )
-    .await;
+    alice_submits(&alpha, outgoing("<>", &[rcpt("<nobody@beta.test>")], &msg)).await;
     alpha.flush().await;
+    assert!(alpha.queue().is_empty());
     assert_eq!(
         inbox(&alpha, "alice").len(),
         2,
         "no DSN for a null reverse-path"
     );
-    assert!(alpha.queue().is_empty());
     alpha.shutdown().await.unwrap();
     beta.shutdown().await.unwrap();
 }
@@ -407,38 +322,27 @@ async fn bounce_on_unknown_remote_user() {
 /// (3) The queue survives a restart; a restarted MTA resumes its deliveries by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (alpha_ip, beta_ip) = ips();
-    let clock = Arc::new(ManualClock::new(start_time()));
-    let beta_mx = free_port(beta_ip);
-    let alpha_dir = dir.path().join("alpha");
-    let alpha = start(alpha_config(&alpha_dir, alpha_ip, beta_mx), &clock).await;
+    let net = Net::new();
+    let beta_mx = net.beta_mx();
+    let alpha = net.alpha(beta_mx).await;
     let msg = lunch_message();
-    submit(
-        alpha.submission_addr().unwrap(),
-        "alice",
-        ALICE_PASS,
-        outgoing("<alice@alpha.test>", &[rcpt("<bob@beta.test>")], &msg),
-    )
-    .await;
+    alice_submits(&alpha, outgoing("<alice@alpha.test>", &to_bob(), &msg)).await;
     alpha.run_due().await;
     let before = alpha.queue().list();
     assert_eq!(before.len(), 1);
     alpha.shutdown().await.unwrap();
 
     // Same directories, new process state: the entry is back, unchanged.
-    let alpha = start(alpha_config(&alpha_dir, alpha_ip, beta_mx), &clock).await;
+    let alpha = net.alpha(beta_mx).await;
     assert_eq!(alpha.queue().list(), before);
     alpha.shutdown().await.unwrap();
 
     // Restarted once beta is up and the retry is due: the start-up pass delivers.
-    let beta = start(beta_config(&dir.path().join("beta"), beta_mx), &clock).await;
-    clock.advance(Duration::from_secs(60));
-    let alpha = start(alpha_config(&alpha_dir, alpha_ip, beta_mx), &clock).await;
-    alpha.run_due().await; // returns after the start-up pass too
-    let bob = inbox(&beta, "bob");
-    assert_eq!(bob.len(), 1);
-    assert_delivered_intact(&bob[0], &msg);
+    let beta = net.beta(beta_mx).await;
+    net.clock.advance(Duration::from_secs(60));
+    let alpha = net.alpha(beta_mx).await;
+    alpha.run_due().await; // served after the start-up pass
+    assert_bob_has(&beta, &msg);
     assert!(alpha.queue().is_empty());
     alpha.shutdown().await.unwrap();
     beta.shutdown().await.unwrap();
@@ -448,75 +352,42 @@ async fn queue_survives_a_restart() {
 /// users only; the submission port wants AUTH first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_open_relay_and_auth_before_submission() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_, beta_ip) = ips();
-    let clock = Arc::new(ManualClock::new(start_time()));
-    let beta = start(
-        beta_config(&dir.path().join("beta"), free_port(beta_ip)),
-        &clock,
-    )
-    .await;
+    let net = Net::new();
+    let beta = net.beta(net.beta_mx()).await;
 
     let mut s = Script::connect(beta.mx_addr()).await;
-    assert!(s.cmd("EHLO mx.alpha.test").await.starts_with("250"));
-    assert!(
-        s.cmd("MAIL FROM:<alice@alpha.test>")
-            .await
-            .starts_with("250")
-    );
-    assert!(
-        s.cmd("RCPT TO:<bob@beta.test>")
-            .await
-            .starts_with("250 2.1.5")
-    );
-    assert!(
-        s.cmd("RCPT TO:<BOB@BETA.TEST>").await.starts_with("250"),
-        "case-insensitive"
-    );
-    assert!(
-        s.cmd("RCPT TO:<nobody@beta.test>")
-            .await
-            .starts_with("550 5.1.1")
-    );
-    assert!(
-        s.cmd("RCPT TO:<carol@gamma.test>")
-            .await
-            .starts_with("554 5.7.1"),
-        "no open relay"
-    );
-    assert!(
-        s.cmd("RCPT TO:<Postmaster>").await.starts_with("250"),
-        "RFC 5321 §4.5.1"
-    );
-    assert!(s.cmd("QUIT").await.starts_with("221"));
+    let dialogue = [
+        ("EHLO mx.alpha.test", "250"),
+        ("MAIL FROM:<alice@alpha.test>", "250"),
+        ("RCPT TO:<bob@beta.test>", "250 2.1.5"),
+        ("RCPT TO:<BOB@BETA.TEST>", "250"),
+        ("RCPT TO:<nobody@beta.test>", "550 5.1.1"),
+        ("RCPT TO:<carol@gamma.test>", "554 5.7.1"), // no open relay
+        ("RCPT TO:<Postmaster>", "250"),             // RFC 5321 §4.5.1
+        ("QUIT", "221"),
+    ];
+    for (cmd, want) in dialogue {
+        let reply = s.cmd(cmd).await;
+        assert!(reply.starts_with(want), "{cmd} -> {reply}");
+    }
 
     let mut s = Script::connect(beta.submission_addr().unwrap()).await;
-    assert!(s.cmd("EHLO client.test").await.starts_with("250"));
-    assert!(
-        s.cmd("MAIL FROM:<bob@beta.test>")
-            .await
-            .starts_with("530 5.7.0")
-    );
-    // AUTH in clear text is refused too (RFC 4954 §4).
-    assert!(
-        s.cmd("AUTH PLAIN AGJvYgBodW50ZXIy")
-            .await
-            .starts_with("530")
-    );
-    assert!(s.cmd("QUIT").await.starts_with("221"));
+    let dialogue = [
+        ("EHLO client.test", "250"),
+        ("MAIL FROM:<bob@beta.test>", "530 5.7.0"),
+        // AUTH in clear text is refused too (RFC 4954 §4).
+        ("AUTH PLAIN AGJvYgBodW50ZXIy", "530"),
+        ("QUIT", "221"),
+    ];
+    for (cmd, want) in dialogue {
+        let reply = s.cmd(cmd).await;
+        assert!(reply.starts_with(want), "{cmd} -> {reply}");
+    }
 
     // A wrong password gets 535 after STARTTLS; the client session then cannot send.
-    let out = submit(
-        beta.submission_addr().unwrap(),
-        "bob",
-        "wrong",
-        outgoing(
-            "<bob@beta.test>",
-            &[rcpt("<x@alpha.test>")],
-            b"Subject: x\r\n\r\nx\r\n",
-        ),
-    )
-    .await;
+    let content = b"Subject: x\r\n\r\nx\r\n";
+    let m = outgoing("<bob@beta.test>", &[rcpt("<x@alpha.test>")], content);
+    let out = submit(beta.submission_addr().unwrap(), "bob", "wrong", m).await;
     assert_eq!(out[0].status, RcptStatus::Permanent);
     assert_eq!(out[0].reply.code, 535, "{:?}", out[0].reply);
     assert!(beta.queue().is_empty());

@@ -7,11 +7,10 @@ mod common;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use wirecheck_mta::{ManualClock, MtaHandle};
+use wirecheck_mta::MtaHandle;
 
 const PYTHON: &str = "/usr/bin/python3";
 
@@ -44,27 +43,21 @@ print("ok")
 struct Pair {
     alpha: MtaHandle,
     beta: MtaHandle,
-    _dir: tempfile::TempDir,
+    _net: Net,
 }
 
 async fn pair(submissions: bool) -> Pair {
-    let dir = tempfile::tempdir().unwrap();
-    let (alpha_ip, beta_ip) = ips();
-    let clock = Arc::new(ManualClock::new(start_time()));
-    let beta = start(
-        beta_config(&dir.path().join("beta"), free_port(beta_ip)),
-        &clock,
-    )
-    .await;
-    let mut cfg = alpha_config(&dir.path().join("alpha"), alpha_ip, beta.mx_addr());
+    let net = Net::new();
+    let beta = net.beta(net.beta_mx()).await;
+    let mut cfg = net.alpha_config(beta.mx_addr());
     if submissions {
-        cfg.submissions_listen = Some(SocketAddr::new(alpha_ip, 0));
+        cfg.submissions_listen = Some(SocketAddr::new(net.alpha_ip, 0));
     }
-    let alpha = start(cfg, &clock).await;
+    let alpha = start(cfg, &net.clock).await;
     Pair {
         alpha,
         beta,
-        _dir: dir,
+        _net: net,
     }
 }
 

@@ -82,6 +82,56 @@ pub async fn start(config: Config, clock: &Arc<ManualClock>) -> MtaHandle {
         .expect("MTA starts")
 }
 
+/// The two-domain world of a test: a directory for both MTAs' stores and queues, one
+/// manual clock, and the hosts' addresses.
+pub struct Net {
+    pub dir: tempfile::TempDir,
+    pub clock: Arc<ManualClock>,
+    pub alpha_ip: IpAddr,
+    pub beta_ip: IpAddr,
+}
+
+impl Net {
+    pub fn new() -> Net {
+        let (alpha_ip, beta_ip) = ips();
+        Net {
+            dir: tempfile::tempdir().expect("temp dir"),
+            clock: Arc::new(ManualClock::new(start_time())),
+            alpha_ip,
+            beta_ip,
+        }
+    }
+
+    /// A free port for beta's MX listener (beta may start later than alpha).
+    pub fn beta_mx(&self) -> SocketAddr {
+        free_port(self.beta_ip)
+    }
+
+    pub fn alpha_config(&self, beta_mx: SocketAddr) -> Config {
+        alpha_config(&self.dir.path().join("alpha"), self.alpha_ip, beta_mx)
+    }
+
+    pub async fn alpha(&self, beta_mx: SocketAddr) -> MtaHandle {
+        start(self.alpha_config(beta_mx), &self.clock).await
+    }
+
+    pub async fn beta(&self, mx: SocketAddr) -> MtaHandle {
+        start(beta_config(&self.dir.path().join("beta"), mx), &self.clock).await
+    }
+
+    /// Beta up, alpha relaying to it: `(alpha, beta)`.
+    pub async fn both(&self) -> (MtaHandle, MtaHandle) {
+        let beta = self.beta(self.beta_mx()).await;
+        (self.alpha(beta.mx_addr()).await, beta)
+    }
+}
+
+/// Alice submits `msg` to `to` on alpha's submission port.
+pub async fn alice_submits(alpha: &MtaHandle, msg: OutgoingMessage) -> Vec<RcptOutcome> {
+    let addr = alpha.submission_addr().expect("submission port");
+    submit(addr, "alice", ALICE_PASS, msg).await
+}
+
 /// A message from `from` to `to`.
 pub fn outgoing(from: &str, to: &[Recipient], content: &[u8]) -> OutgoingMessage {
     OutgoingMessage {
