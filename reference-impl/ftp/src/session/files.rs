@@ -63,9 +63,6 @@ impl<F: VirtualFs> FtpSession<F> {
         if !self.may_write(&path) {
             return self.reply(550, "Permission denied.");
         }
-        if self.cwd.starts_with(&path) {
-            return self.reply(550, "Cannot remove the current directory or one above it.");
-        }
         match self.fs.remove_dir(&path) {
             Ok(()) => self.reply(250, "Remove directory operation successful."),
             Err(e) => self.reply(550, &format!("Remove directory operation failed: {e}.")),
