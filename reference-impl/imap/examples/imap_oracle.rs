@@ -12,16 +12,8 @@ use std::sync::Arc;
 
 use wirecheck_imap::server::{ServeConfig, serve};
 use wirecheck_imap::session::ServerConfig;
-use wirecheck_store::{Store, Users};
+use wirecheck_store::{Store, fixture};
 use wirecheck_wire::driver::TlsSide;
-
-fn fixture_message(n: u32) -> Vec<u8> {
-    let day = if n == 1 { "Mon" } else { "Tue" };
-    format!(
-        "Return-Path: <bob@example.test>\nFrom: Bob <bob@example.test>\nTo: Alice <alice@example.test>\nSubject: Test message {n}\nDate: {day}, 0{n} Jan 2024 10:00:00 +0000\nMessage-ID: <test{n}@example.test>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\nHello Alice, this is test message number {n}.\nLine two of message {n}.\n"
-    )
-    .into_bytes()
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -36,12 +28,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let imaps: Option<u16> = args.next().map(|p| p.parse()).transpose()?;
-    let store = Store::open(&dir, Users::from_pairs(&[("alice", "secret")])?)?;
-    if store.folder("alice", "INBOX")?.messages()?.is_empty() {
-        for n in 1..=2 {
-            store.deliver("alice", "INBOX", &fixture_message(n))?;
-        }
-    }
+    let store = Store::open(&dir, fixture::peer_users()?)?;
+    fixture::seed(&store)?;
     let tls = TlsSide::Server(wirecheck_wire::tls::self_signed_server_config()?);
     let session = Arc::new(ServerConfig { starttls: true, ..Default::default() });
     let cfg = ServeConfig { session, tls: Some(tls), ..Default::default() };

@@ -40,6 +40,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod fixture;
 mod flags;
 mod folder;
 mod names;
