@@ -35,6 +35,38 @@ pub fn self_signed(names: &[&str]) -> Result<(CertificateDer<'static>, PrivateKe
     Ok((cert, key))
 }
 
+/// A self-signed certificate with its key, in DER (for rustls) and PEM (for configuration
+/// files of servers that read them, such as the MTA's `[tls]`).
+#[derive(Debug)]
+pub struct SelfSigned {
+    /// The certificate, DER.
+    pub cert: CertificateDer<'static>,
+    /// The certificate, PEM.
+    pub cert_pem: String,
+    /// The PKCS#8 private key, PEM.
+    pub key_pem: String,
+    key_der: Vec<u8>,
+}
+
+impl SelfSigned {
+    /// A fresh certificate for `names` (DNS names or IP addresses).
+    pub fn generate(names: &[&str]) -> Result<SelfSigned, TlsError> {
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let ck = rcgen::generate_simple_self_signed(names)?;
+        Ok(SelfSigned {
+            cert: ck.cert.der().clone(),
+            cert_pem: ck.cert.pem(),
+            key_pem: ck.signing_key.serialize_pem(),
+            key_der: ck.signing_key.serialize_der(),
+        })
+    }
+
+    /// A server config presenting this certificate.
+    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        server_config(vec![self.cert.clone()], PrivateKeyDer::Pkcs8(self.key_der.clone().into()))
+    }
+}
+
 /// A server config presenting a fresh self-signed certificate for localhost / 127.0.0.1.
 pub fn self_signed_server_config() -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let (cert, key) = self_signed(&["localhost", "127.0.0.1"])?;
@@ -155,5 +187,27 @@ mod tests {
         assert_eq!(got, b"hello");
         srv.await.unwrap();
         let _ = DriverConfig::default();
+    }
+
+    #[tokio::test]
+    async fn a_client_trusting_the_self_signed_cert_verifies_it_by_ip() {
+        let ss = SelfSigned::generate(&["localhost", "127.0.0.1"]).unwrap();
+        assert!(ss.cert_pem.contains("BEGIN CERTIFICATE") && ss.key_pem.contains("PRIVATE KEY"));
+        let server_cfg = ss.server_config().unwrap();
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let srv = tokio::spawn(async move {
+            let (tcp, _) = l.accept().await.unwrap();
+            let mut s = MaybeTls::Plain(tcp).upgrade(&TlsSide::Server(server_cfg)).await.unwrap();
+            s.write_all(b"ok").await.unwrap();
+            s.shutdown().await.unwrap();
+        });
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let side = TlsSide::Client(client_config_trusting(&[ss.cert.clone()]).unwrap(), server_name("127.0.0.1").unwrap());
+        let mut c = MaybeTls::Plain(tcp).upgrade(&side).await.unwrap();
+        let mut got = Vec::new();
+        let _ = c.read_to_end(&mut got).await;
+        assert_eq!(got, b"ok");
+        srv.await.unwrap();
     }
 }
