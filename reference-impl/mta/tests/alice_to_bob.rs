@@ -44,6 +44,9 @@ fn assert_delivered_intact(stored: &[u8], original: &[u8]) {
         trace.contains("by mx.beta.test with ESMTPS"),
         "relay used TLS: {trace}"
     );
+    // The relay connects from alpha's address (`source-address`).
+    let from_alpha = format!("Received: from mx.alpha.test ([{}])", ips().0);
+    assert!(trace.contains(&from_alpha), "{trace}");
     assert!(
         trace.contains("by mx.alpha.test with ESMTPSA"),
         "submission used TLS + AUTH: {trace}"
