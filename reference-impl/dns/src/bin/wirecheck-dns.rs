@@ -3,7 +3,7 @@
 //! ```text
 //! wirecheck-dns serve [--listen 127.0.0.1:5300] [--zone FILE]...   authoritative (default zone: example.test.)
 //! wirecheck-dns recursive --root HOST:PORT [--listen 127.0.0.1:5300] recursive service from those root hints
-//! wirecheck-dns resolve --root HOST:PORT NAME [TYPE]                 one iterative lookup, printed like dig
+//! wirecheck-dns resolve --root HOST:PORT NAME [TYPE]...              iterative lookups (one cache), printed like dig
 //! wirecheck-dns hierarchy [--port P]                                 root, test., leaves and a resolver on 127.0.0.x
 //! ```
 //!
@@ -115,23 +115,36 @@ async fn run(a: Args) -> Result<(), String> {
             Ok(())
         }
         "resolve" => {
-            let name = a.rest.first().ok_or("resolve NAME [TYPE]")?;
-            let name = Name::parse(name).map_err(|e| e.to_string())?;
-            let qtype = match a.rest.get(1) {
-                Some(t) => RecordType::parse(t).ok_or(format!("unknown type {t}"))?,
-                None => RecordType::A,
-            };
+            // NAME [TYPE] [NAME [TYPE]]...: one resolver, so later lookups can use the cache.
+            let mut questions = Vec::new();
+            let mut words = a.rest.iter().peekable();
+            while let Some(word) = words.next() {
+                let name = Name::parse(word).map_err(|e| format!("{word}: {e}"))?;
+                let qtype = match words.peek().and_then(|t| RecordType::parse(t)) {
+                    Some(t) => {
+                        words.next();
+                        t
+                    }
+                    None => RecordType::A,
+                };
+                questions.push((name, qtype));
+            }
+            if questions.is_empty() {
+                return Err("resolve NAME [TYPE]...".into());
+            }
             let resolver = Resolver::iterative(resolver_config(&a)?);
-            let answer = resolver
-                .resolve(&name, qtype)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut m = Message::query(0, name, qtype);
-            m.header.qr = true;
-            m.header.rcode = answer.rcode.0;
-            m.answers = answer.records;
-            m.authorities.extend(answer.soa);
-            print!("{}", presentation::render(&m));
+            for (name, qtype) in questions {
+                let answer = resolver
+                    .resolve(&name, qtype)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut m = Message::query(0, name, qtype);
+                m.header.qr = true;
+                m.header.rcode = answer.rcode.0;
+                m.answers = answer.records;
+                m.authorities.extend(answer.soa);
+                print!("{}", presentation::render(&m));
+            }
             Ok(())
         }
         "hierarchy" => {
