@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run transcripts against a target.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check a corpus: syntax, ids, RFC references, unreachable steps.
     Lint(LintArgs),
     /// Start the reference servers and run the whole corpus (not implemented yet).
@@ -173,16 +173,48 @@ mod tests {
     #[test]
     fn run_flags() {
         let c = Cli::try_parse_from([
-            "wirecheck", "run", "smtp", "--target", "127.0.0.1:25", "rcpt", "--exact", "--skip", "x", "--tag", "t",
-            "--rfc", "5321#4.1.4", "--jobs", "3", "--timeout", "2s", "--insecure", "--max-line", "100",
+            "wirecheck",
+            "run",
+            "smtp",
+            "--target",
+            "127.0.0.1:25",
+            "rcpt",
+            "--exact",
+            "--skip",
+            "x",
+            "--tag",
+            "t",
+            "--rfc",
+            "5321#4.1.4",
+            "--jobs",
+            "3",
+            "--timeout",
+            "2s",
+            "--insecure",
+            "--max-line",
+            "100",
         ])
         .unwrap();
         let Command::Run(r) = c.command else { panic!() };
         assert_eq!(r.filters, vec!["rcpt"]);
         assert_eq!(r.test_threads, Some(3));
         assert_eq!(r.timeout, Some(Duration::from_secs(2)));
-        assert!(Cli::try_parse_from(["wirecheck", "run", "smtp"]).is_err(), "a target is required");
+        assert!(
+            Cli::try_parse_from(["wirecheck", "run", "smtp"]).is_err(),
+            "a target is required"
+        );
         assert!(Cli::try_parse_from(["wirecheck", "run", "smtp", "--list"]).is_ok());
-        assert!(Cli::try_parse_from(["wirecheck", "run", "smtp", "--target", "a:1", "--target-cmd", "x"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "wirecheck",
+                "run",
+                "smtp",
+                "--target",
+                "a:1",
+                "--target-cmd",
+                "x"
+            ])
+            .is_err()
+        );
     }
 }

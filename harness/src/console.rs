@@ -23,8 +23,14 @@ impl Console {
             }
             b
         });
-        println!("\nrunning {total} transcript{}", if total == 1 { "" } else { "s" });
-        Console { bar, out: Mutex::new(()) }
+        println!(
+            "\nrunning {total} transcript{}",
+            if total == 1 { "" } else { "s" }
+        );
+        Console {
+            bar,
+            out: Mutex::new(()),
+        }
     }
 
     /// The run is over.
@@ -70,13 +76,20 @@ impl Progress for Console {
 /// The details of every case that did not pass (skipped ones in one line each).
 pub fn print_failures(report: &Report) {
     for t in &report.targets {
-        let bad: Vec<&CaseResult> = t.cases.iter().filter(|c| !matches!(c.outcome, Outcome::Pass | Outcome::Skipped)).collect();
+        let bad: Vec<&CaseResult> = t
+            .cases
+            .iter()
+            .filter(|c| !matches!(c.outcome, Outcome::Pass | Outcome::Skipped))
+            .collect();
         if !bad.is_empty() {
             println!("\nnot passed:\n");
         }
         for c in bad {
             println!("---- {} ({}) ----", c.id, label(c.outcome));
-            let at = c.line.map(|l| format!("{}:{l}", c.file)).unwrap_or_else(|| c.file.clone());
+            let at = c
+                .line
+                .map(|l| format!("{}:{l}", c.file))
+                .unwrap_or_else(|| c.file.clone());
             println!("  at       {at}");
             if let Some(m) = &c.message {
                 println!("  why      {m}");

@@ -48,7 +48,10 @@ const MAX_DEPTH: usize = 16;
 /// Every `*.toml` under `dir` (relative paths, sorted), skipping hidden entries and the
 /// `deviations/` directory.
 pub fn transcript_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    let io = |e: std::io::Error| LoadError::Io { dir: dir.to_path_buf(), message: e.to_string() };
+    let io = |e: std::io::Error| LoadError::Io {
+        dir: dir.to_path_buf(),
+        message: e.to_string(),
+    };
     let mut out = Vec::new();
     let mut stack = vec![(PathBuf::new(), 0usize)];
     while let Some((rel, depth)) = stack.pop() {
@@ -62,7 +65,8 @@ pub fn transcript_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
             let path = rel.join(&name);
             let ft = entry.file_type().map_err(io)?;
             if ft.is_dir() {
-                if depth < MAX_DEPTH && !(depth == 0 && NOT_TRANSCRIPTS.contains(&name_s.as_ref())) {
+                if depth < MAX_DEPTH && !(depth == 0 && NOT_TRANSCRIPTS.contains(&name_s.as_ref()))
+                {
                     stack.push((path, depth + 1));
                 }
             } else if name_s.ends_with(".toml") && out.len() < MAX_FILES {
@@ -74,25 +78,35 @@ pub fn transcript_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(out)
 }
 
-/// Load every transcript; the valid ones, and the problems of the others (duplicate ids
-/// included).
-pub fn load_lenient(dir: &Path) -> Result<(Corpus, Vec<ParseError>), LoadError> {
-    let files = transcript_files(dir)?;
+/// Parse every transcript under `dir`: the parsed ones (duplicates included) and the
+/// problems of the others.
+pub fn parse_all(dir: &Path) -> Result<(Vec<Transcript>, Vec<ParseError>), LoadError> {
     let mut transcripts = Vec::new();
     let mut problems = Vec::new();
-    for rel in files {
+    for rel in transcript_files(dir)? {
         match load::parse_file(dir, &rel) {
             Ok(t) => transcripts.push(t),
             Err(es) => problems.extend(es),
         }
     }
+    Ok((transcripts, problems))
+}
+
+/// Load every transcript; the valid ones, and the problems of the others (duplicate ids
+/// included).
+pub fn load_lenient(dir: &Path) -> Result<(Corpus, Vec<ParseError>), LoadError> {
+    let (mut transcripts, mut problems) = parse_all(dir)?;
     let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
     transcripts.retain(|t| match seen.get(&t.meta.id) {
         Some(first) => {
             problems.push(ParseError {
                 file: t.file.clone(),
                 line: Some(1),
-                message: format!("duplicate id `{}` (first in {})", t.meta.id, first.display()),
+                message: format!(
+                    "duplicate id `{}` (first in {})",
+                    t.meta.id,
+                    first.display()
+                ),
             });
             false
         }
@@ -101,19 +115,32 @@ pub fn load_lenient(dir: &Path) -> Result<(Corpus, Vec<ParseError>), LoadError> 
             true
         }
     });
-    Ok((Corpus { root: dir.to_path_buf(), transcripts }, problems))
+    Ok((
+        Corpus {
+            root: dir.to_path_buf(),
+            transcripts,
+        },
+        problems,
+    ))
 }
 
 /// Load every transcript under `dir`; any invalid one makes the whole load fail.
 pub fn load(dir: &Path) -> Result<Corpus, LoadError> {
     let (corpus, problems) = load_lenient(dir)?;
-    if problems.is_empty() { Ok(corpus) } else { Err(LoadError::Invalid { problems }) }
+    if problems.is_empty() {
+        Ok(corpus)
+    } else {
+        Err(LoadError::Invalid { problems })
+    }
 }
 
 impl Corpus {
     /// A corpus of already-parsed transcripts (for tests and generated cases).
     pub fn from_transcripts(transcripts: Vec<Transcript>) -> Corpus {
-        Corpus { root: PathBuf::new(), transcripts }
+        Corpus {
+            root: PathBuf::new(),
+            transcripts,
+        }
     }
 
     /// The transcript with this id.

@@ -15,9 +15,10 @@ use crate::transcript::{CheckOp, Expect, Pattern, StepKind, Template, Transcript
 
 /// The RFCs in `shared/rfc/INDEX.md` (the texts the project holds).
 pub const KNOWN_RFCS: [u32; 54] = [
-    5321, 1939, 3501, 959, 1035, 5322, 2045, 2428, 9051, 1034, 2046, 2047, 4648, 3207, 4954, 1870, 2920, 3463,
-    2449, 2595, 6891, 2389, 3659, 4616, 6152, 3030, 6531, 2177, 7888, 2181, 7766, 3596, 2308, 4217, 3461, 2049,
-    1123, 3464, 8098, 2228, 4343, 2136, 5034, 2034, 6409, 8314, 2087, 4315, 5161, 2342, 3348, 1996, 3597, 5936,
+    5321, 1939, 3501, 959, 1035, 5322, 2045, 2428, 9051, 1034, 2046, 2047, 4648, 3207, 4954, 1870,
+    2920, 3463, 2449, 2595, 6891, 2389, 3659, 4616, 6152, 3030, 6531, 2177, 7888, 2181, 7766, 3596,
+    2308, 4217, 3461, 2049, 1123, 3464, 8098, 2228, 4343, 2136, 5034, 2034, 6409, 8314, 2087, 4315,
+    5161, 2342, 3348, 1996, 3597, 5936,
 ];
 
 /// How bad a finding is.
@@ -57,12 +58,31 @@ impl std::fmt::Display for Finding {
 
 /// Lint every transcript under `dir`.
 pub fn lint_dir(dir: &Path) -> Result<Vec<Finding>, LoadError> {
-    let (corpus, problems) = corpus::load_lenient(dir)?;
+    let (transcripts, problems) = corpus::parse_all(dir)?;
     let mut out: Vec<Finding> = problems
         .into_iter()
-        .map(|p| Finding { file: p.file, line: p.line, severity: Severity::Error, message: p.message })
+        .map(|p| Finding {
+            file: p.file,
+            line: p.line,
+            severity: Severity::Error,
+            message: p.message,
+        })
         .collect();
-    for t in &corpus.transcripts {
+    let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+    for t in &transcripts {
+        if let Some(first) = seen.insert(&t.meta.id, &t.file) {
+            seen.insert(&t.meta.id, first);
+            out.push(Finding {
+                file: t.file.clone(),
+                line: Some(1),
+                severity: Severity::Error,
+                message: format!(
+                    "duplicate id `{}` (first in {})",
+                    t.meta.id,
+                    first.display()
+                ),
+            });
+        }
         out.extend(lint_transcript(t));
     }
     out.sort_by(|a, b| (&a.file, a.line, a.severity).cmp(&(&b.file, b.line, b.severity)));
@@ -89,50 +109,96 @@ fn id_is_valid(id: &str) -> bool {
     parts.len() >= 3
         && parts.iter().all(|p| {
             !p.is_empty()
-                && p.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_')
+                && p.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_')
         })
 }
 
 /// The variables every case has.
-const BUILTIN_VARS: [&str; 13] =
-    ["host", "port", "user", "pass", "domain", "_reply", "_body", "_data", "smtp", "pop3", "imap", "ftp", "dns"];
+const BUILTIN_VARS: [&str; 13] = [
+    "host", "port", "user", "pass", "domain", "_reply", "_body", "_data", "smtp", "pop3", "imap",
+    "ftp", "dns",
+];
 
 /// Lint one parsed transcript.
 pub fn lint_transcript(t: &Transcript) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut push = |line: Option<u32>, severity, message: String| {
-        out.push(Finding { file: t.file.clone(), line, severity, message });
+        out.push(Finding {
+            file: t.file.clone(),
+            line,
+            severity,
+            message,
+        });
     };
     let m = &t.meta;
     for r in &m.rfc {
         if !KNOWN_RFCS.contains(&r.rfc) {
-            push(Some(1), Severity::Error, format!("RFC {} is not in shared/rfc/INDEX.md (cite one the project holds)", r.rfc));
+            push(
+                Some(1),
+                Severity::Error,
+                format!(
+                    "RFC {} is not in shared/rfc/INDEX.md (cite one the project holds)",
+                    r.rfc
+                ),
+            );
         }
         if !section_is_valid(&r.section) {
-            push(Some(1), Severity::Error, format!("section {:?} of RFC {}: expected a number like 4.1.1.4 (or 4.1.1.4-p3)", r.section, r.rfc));
+            push(
+                Some(1),
+                Severity::Error,
+                format!(
+                    "section {:?} of RFC {}: expected a number like 4.1.1.4 (or 4.1.1.4-p3)",
+                    r.section, r.rfc
+                ),
+            );
         }
     }
     if !id_is_valid(&m.id) {
-        push(Some(1), Severity::Error, format!("id {:?}: expected dotted lower case, `<protocol>.<area>.<name>`", m.id));
+        push(
+            Some(1),
+            Severity::Error,
+            format!(
+                "id {:?}: expected dotted lower case, `<protocol>.<area>.<name>`",
+                m.id
+            ),
+        );
     } else {
         let first = m.id.split('.').next().unwrap_or_default();
         let proto = m.protocol.as_str();
         if first != proto && !(proto == "scenarios" && first == "scenario") {
-            push(Some(1), Severity::Warning, format!("id {:?} does not start with its protocol `{proto}.`", m.id));
+            push(
+                Some(1),
+                Severity::Warning,
+                format!("id {:?} does not start with its protocol `{proto}.`", m.id),
+            );
         }
     }
     if m.title.trim().is_empty() || m.title.contains('\n') {
-        push(Some(1), Severity::Error, "title: expected one non-empty line".into());
+        push(
+            Some(1),
+            Severity::Error,
+            "title: expected one non-empty line".into(),
+        );
     }
     if t.steps.is_empty() {
-        push(Some(m.script_line), Severity::Error, "the script has no steps".into());
+        push(
+            Some(m.script_line),
+            Severity::Error,
+            "the script has no steps".into(),
+        );
     }
     for r in &m.requires {
         let known = r == "tls"
             || r.strip_prefix("user:").is_some_and(|u| !u.is_empty())
-            || r.strip_prefix("mailbox:").is_some_and(|n| n.parse::<u32>().is_ok());
+            || r.strip_prefix("mailbox:")
+                .is_some_and(|n| n.parse::<u32>().is_ok());
         if !known {
-            push(Some(1), Severity::Warning, format!("requires {r:?}: expected \"user:NAME\", \"mailbox:N\" or \"tls\""));
+            push(
+                Some(1),
+                Severity::Warning,
+                format!("requires {r:?}: expected \"user:NAME\", \"mailbox:N\" or \"tls\""),
+            );
         }
     }
     for (line, msg) in unreachable_steps(t) {
@@ -209,7 +275,9 @@ fn undefined_vars(t: &Transcript) -> Vec<(u32, String)> {
         uses.extend(tp.vars_used().into_iter().map(|v| (line, v)));
     };
     let expect = |e: &Expect, uses: &mut Vec<(u32, String)>, defined: &mut BTreeSet<String>| {
-        for (line, p) in std::iter::once((e.line, &e.pattern)).chain(e.lines.iter().map(|(l, p)| (*l, p))) {
+        for (line, p) in
+            std::iter::once((e.line, &e.pattern)).chain(e.lines.iter().map(|(l, p)| (*l, p)))
+        {
             let mut u = Vec::new();
             pattern_vars(p, &mut u, defined);
             uses.extend(u.into_iter().map(|v| (line, v)));
@@ -219,13 +287,17 @@ fn undefined_vars(t: &Transcript) -> Vec<(u32, String)> {
         match &s.kind {
             StepKind::Send { data, .. } => tpl(s.line, data, &mut uses),
             StepKind::Expect(e) => expect(e, &mut uses, &mut defined),
-            StepKind::Unordered(list) => list.iter().for_each(|e| expect(e, &mut uses, &mut defined)),
+            StepKind::Unordered(list) => {
+                list.iter().for_each(|e| expect(e, &mut uses, &mut defined))
+            }
             StepKind::MustNot(p) | StepKind::Optional(p) => {
                 let mut u = Vec::new();
                 pattern_vars(p, &mut u, &mut defined);
                 uses.extend(u.into_iter().map(|v| (s.line, v)));
             }
-            StepKind::Connect { to: Some(a), .. } | StepKind::Listen { at: Some(a), .. } => tpl(s.line, a, &mut uses),
+            StepKind::Connect { to: Some(a), .. } | StepKind::Listen { at: Some(a), .. } => {
+                tpl(s.line, a, &mut uses)
+            }
             StepKind::Listen { name, .. } => {
                 for suffix in ["port", "addr", "port-arg", "eprt-arg"] {
                     defined.insert(format!("{name}.{suffix}"));
@@ -265,12 +337,17 @@ mod tests {
     use super::*;
 
     fn t(script: &str, extra: &str) -> Transcript {
-        let s = format!("id = \"smtp.lint.case\"\ntitle = \"t\"\nrfc = \"5321#4.1.4\"\nlevel = \"MUST\"\n{extra}\nscript = '''\n{script}\n'''\n");
+        let s = format!(
+            "id = \"smtp.lint.case\"\ntitle = \"t\"\nrfc = \"5321#4.1.4\"\nlevel = \"MUST\"\n{extra}\nscript = '''\n{script}\n'''\n"
+        );
         crate::transcript::parse_str(&s, Path::new("smtp/x.toml"), Some("smtp")).unwrap()
     }
 
     fn messages(t: &Transcript) -> Vec<String> {
-        lint_transcript(t).into_iter().map(|f| f.to_string()).collect()
+        lint_transcript(t)
+            .into_iter()
+            .map(|f| f.to_string())
+            .collect()
     }
 
     #[test]
@@ -281,7 +358,9 @@ mod tests {
     #[test]
     fn embedded_list_matches_the_shared_index_when_present() {
         let index = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/rfc/INDEX.md");
-        let Ok(text) = std::fs::read_to_string(&index) else { return };
+        let Ok(text) = std::fs::read_to_string(&index) else {
+            return;
+        };
         let mut from_index: Vec<u32> = text
             .lines()
             .filter_map(|l| l.strip_prefix("| rfc"))
@@ -317,16 +396,31 @@ mod tests {
     fn unreachable_steps_after_close() {
         let m = messages(&t("S: 220 *\nC: QUIT\nexpect close\nS: 221 *", ""));
         assert_eq!(m.len(), 1, "{m:?}");
-        assert!(m[0].contains("smtp/x.toml:10: error: unreachable: connection `main` ended at line 9"), "{m:?}");
+        assert!(
+            m[0].contains("smtp/x.toml:10: error: unreachable: connection `main` ended at line 9"),
+            "{m:?}"
+        );
         // Another connection may go on; a re-opened one too.
-        assert!(messages(&t("connect b\nb: close\nS: 220 *\nconnect b\nb: S: 220 *", "")).is_empty());
+        assert!(
+            messages(&t(
+                "connect b\nb: close\nS: 220 *\nconnect b\nb: S: 220 *",
+                ""
+            ))
+            .is_empty()
+        );
     }
 
     #[test]
     fn undefined_variables() {
         let m = messages(&t("S: 220 *\nC: HELO ${nobody}", ""));
         assert!(m[0].contains("variable `nobody` is never defined"), "{m:?}");
-        assert!(messages(&t("S: 220 $(greet)\nC: HELO ${greet} ${user} ${x}", "vars = { x = \"1\" }")).is_empty());
+        assert!(
+            messages(&t(
+                "S: 220 $(greet)\nC: HELO ${greet} ${user} ${x}",
+                "vars = { x = \"1\" }"
+            ))
+            .is_empty()
+        );
         assert!(messages(&t("listen d\nC: PORT ${d.port-arg}", "")).is_empty());
     }
 
@@ -344,7 +438,15 @@ mod tests {
         let f = lint_dir(dir.path()).unwrap();
         let s: Vec<String> = f.iter().map(ToString::to_string).collect();
         assert_eq!(f.len(), 2, "{s:?}");
-        assert!(s.iter().any(|m| m.contains("smtp/b.toml:1: error: duplicate id `smtp.dup.one` (first in smtp/a.toml)")), "{s:?}");
-        assert!(s.iter().any(|m| m.contains("unknown field `titel`")), "{s:?}");
+        assert!(
+            s.iter().any(|m| m.contains(
+                "smtp/b.toml:1: error: duplicate id `smtp.dup.one` (first in smtp/a.toml)"
+            )),
+            "{s:?}"
+        );
+        assert!(
+            s.iter().any(|m| m.contains("unknown field `titel`")),
+            "{s:?}"
+        );
     }
 }

@@ -26,7 +26,7 @@ use cli::{Cli, Command, LintArgs, RunArgs};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run(a) => tokio_main(run(a)),
+        Command::Run(a) => tokio_main(run(*a)),
         Command::Lint(a) => lint_corpus(&a),
         Command::Demo(_) => pending("demo"),
         Command::Serve(_) => pending("serve"),
@@ -49,17 +49,27 @@ fn pending(what: &str) -> anyhow::Result<u8> {
 }
 
 fn tokio_main(f: impl std::future::Future<Output = anyhow::Result<u8>>) -> anyhow::Result<u8> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?.block_on(f)
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?
+        .block_on(f)
 }
 
 fn lint_corpus(a: &LintArgs) -> anyhow::Result<u8> {
     let findings = lint::lint_dir(&a.dir)?;
-    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
     for f in &findings {
         println!("{f}");
     }
     let files = corpus::transcript_files(&a.dir)?.len();
-    println!("{files} transcript(s), {errors} error(s), {} warning(s)", findings.len() - errors);
+    println!(
+        "{files} transcript(s), {errors} error(s), {} warning(s)",
+        findings.len() - errors
+    );
     Ok(u8::from(errors > 0))
 }
 
@@ -84,7 +94,10 @@ async fn run(a: RunArgs) -> anyhow::Result<u8> {
         protocol.is_none() || pp.is_none() || pp == protocol.as_deref()
     });
     if !other.is_empty() {
-        eprintln!("warning: {} problem(s) in transcripts of other protocols (see `wirecheck lint`)", other.len());
+        eprintln!(
+            "warning: {} problem(s) in transcripts of other protocols (see `wirecheck lint`)",
+            other.len()
+        );
     }
     if !fatal.is_empty() {
         let list: Vec<String> = fatal.iter().map(ToString::to_string).collect();
@@ -115,7 +128,9 @@ async fn run(a: RunArgs) -> anyhow::Result<u8> {
     };
     target.name = a.name.clone();
     for s in &a.service {
-        let Some((k, v)) = s.split_once('=') else { bail!("--service {s:?}: expected NAME=HOST:PORT") };
+        let Some((k, v)) = s.split_once('=') else {
+            bail!("--service {s:?}: expected NAME=HOST:PORT")
+        };
         target.services.insert(k.to_string(), v.to_string());
     }
     let tls_roots = match &a.ca {
@@ -123,13 +138,21 @@ async fn run(a: RunArgs) -> anyhow::Result<u8> {
             use rustls_pki_types::CertificateDer;
             use rustls_pki_types::pem::PemObject;
             let pem = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-            CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().with_context(|| format!("parsing {}", p.display()))?
+            CertificateDer::pem_slice_iter(&pem)
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("parsing {}", p.display()))?
         }
         None => Vec::new(),
     };
-    let limits = Limits { max_line: a.max_line.max(64), max_reply: a.max_reply.max(512) };
+    let limits = Limits {
+        max_line: a.max_line.max(64),
+        max_reply: a.max_reply.max(512),
+    };
     let total = selected.len();
-    let console = Arc::new(console::Console::new(total, std::io::stderr().is_terminal()));
+    let console = Arc::new(console::Console::new(
+        total,
+        std::io::stderr().is_terminal(),
+    ));
     let mut opts = RunOptions {
         limits,
         step_timeout: a.timeout,
@@ -165,15 +188,21 @@ async fn run(a: RunArgs) -> anyhow::Result<u8> {
     };
     console::print_failures(&report);
     if let Some(p) = &a.json {
-        wirecheck_reports::json::write(&report, p).with_context(|| format!("writing {}", p.display()))?;
+        wirecheck_reports::json::write(&report, p)
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     if let Some(p) = &a.junit {
-        wirecheck_reports::junit::write(&report, p).with_context(|| format!("writing {}", p.display()))?;
+        wirecheck_reports::junit::write(&report, p)
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     if let Some(d) = &a.report {
-        wirecheck_reports::index::write_all(&report, d).with_context(|| format!("writing {}", d.display()))?;
+        wirecheck_reports::index::write_all(&report, d)
+            .with_context(|| format!("writing {}", d.display()))?;
     }
-    print!("{}", wirecheck_reports::console::summary_with_report_dir(&report, a.report.as_deref()));
+    print!(
+        "{}",
+        wirecheck_reports::console::summary_with_report_dir(&report, a.report.as_deref())
+    );
     let t = report.targets.first().context("no target in the report")?;
     Ok(exit_status(t))
 }

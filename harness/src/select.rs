@@ -53,7 +53,13 @@ impl Selection {
     /// Does this transcript belong to the selection?
     pub fn matches(&self, t: &Transcript) -> bool {
         let id = t.meta.id.as_str();
-        let hit = |f: &String| if self.exact { id == f } else { id.contains(f.as_str()) };
+        let hit = |f: &String| {
+            if self.exact {
+                id == f
+            } else {
+                id.contains(f.as_str())
+            }
+        };
         if let Some(p) = &self.protocol
             && canonical_protocol(p) != canonical_protocol(&t.meta.protocol)
         {
@@ -69,7 +75,10 @@ impl Selection {
             return false;
         }
         if !self.rfc.is_empty()
-            && !self.rfc.iter().any(|w| t.meta.rfc.iter().any(|r| rfc_matches(w, r.rfc, &r.section)))
+            && !self
+                .rfc
+                .iter()
+                .any(|w| t.meta.rfc.iter().any(|r| rfc_matches(w, r.rfc, &r.section)))
         {
             return false;
         }
@@ -78,7 +87,11 @@ impl Selection {
 
     /// The selected transcripts, in corpus order.
     pub fn apply<'a>(&self, corpus: &'a Corpus) -> Vec<&'a Transcript> {
-        corpus.transcripts.iter().filter(|t| self.matches(t)).collect()
+        corpus
+            .transcripts
+            .iter()
+            .filter(|t| self.matches(t))
+            .collect()
     }
 }
 
@@ -88,8 +101,14 @@ mod tests {
     use std::path::Path;
 
     fn t(id: &str, tags: &[&str], rfc: &str) -> Transcript {
-        let tags = tags.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>().join(",");
-        let s = format!("id = {id:?}\ntitle = \"t\"\nrfc = {rfc:?}\nlevel = \"MUST\"\ntags = [{tags}]\nscript = '''\nS: 220 *\n'''\n");
+        let tags = tags
+            .iter()
+            .map(|t| format!("{t:?}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let s = format!(
+            "id = {id:?}\ntitle = \"t\"\nrfc = {rfc:?}\nlevel = \"MUST\"\ntags = [{tags}]\nscript = '''\nS: 220 *\n'''\n"
+        );
         crate::transcript::parse_str(&s, Path::new("smtp/x.toml"), Some("smtp")).unwrap()
     }
 
@@ -106,17 +125,72 @@ mod tests {
 
     #[test]
     fn filters_skips_tags() {
-        let a = t("smtp.sequence.rcpt-before-mail", &["sequence"], "5321#4.1.4");
-        let b = t("smtp.sequence.data-before-rcpt", &["sequence", "data"], "5321#4.1.1.4");
+        let a = t(
+            "smtp.sequence.rcpt-before-mail",
+            &["sequence"],
+            "5321#4.1.4",
+        );
+        let b = t(
+            "smtp.sequence.data-before-rcpt",
+            &["sequence", "data"],
+            "5321#4.1.1.4",
+        );
         let c = t("smtp.greeting.code", &[], "5321#4.2");
         let corpus = Corpus::from_transcripts(vec![a, b, c]);
-        let ids = |s: &Selection| s.apply(&corpus).iter().map(|t| t.meta.id.clone()).collect::<Vec<_>>();
+        let ids = |s: &Selection| {
+            s.apply(&corpus)
+                .iter()
+                .map(|t| t.meta.id.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(ids(&Selection::all()).len(), 3);
-        assert_eq!(ids(&Selection { filters: vec!["sequence".into()], ..Default::default() }).len(), 2);
-        assert_eq!(ids(&Selection { filters: vec!["sequence".into()], exact: true, ..Default::default() }).len(), 0);
-        assert_eq!(ids(&Selection { skip: vec!["data".into()], ..Default::default() }).len(), 2);
-        assert_eq!(ids(&Selection { tags: vec!["data".into()], ..Default::default() }), vec!["smtp.sequence.data-before-rcpt"]);
-        assert_eq!(ids(&Selection { rfc: vec!["5321#4.1".into()], ..Default::default() }).len(), 2);
-        assert_eq!(ids(&Selection { protocol: Some("pop3".into()), ..Default::default() }).len(), 0);
+        assert_eq!(
+            ids(&Selection {
+                filters: vec!["sequence".into()],
+                ..Default::default()
+            })
+            .len(),
+            2
+        );
+        assert_eq!(
+            ids(&Selection {
+                filters: vec!["sequence".into()],
+                exact: true,
+                ..Default::default()
+            })
+            .len(),
+            0
+        );
+        assert_eq!(
+            ids(&Selection {
+                skip: vec!["data".into()],
+                ..Default::default()
+            })
+            .len(),
+            2
+        );
+        assert_eq!(
+            ids(&Selection {
+                tags: vec!["data".into()],
+                ..Default::default()
+            }),
+            vec!["smtp.sequence.data-before-rcpt"]
+        );
+        assert_eq!(
+            ids(&Selection {
+                rfc: vec!["5321#4.1".into()],
+                ..Default::default()
+            })
+            .len(),
+            2
+        );
+        assert_eq!(
+            ids(&Selection {
+                protocol: Some("pop3".into()),
+                ..Default::default()
+            })
+            .len(),
+            0
+        );
     }
 }

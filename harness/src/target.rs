@@ -48,12 +48,23 @@ pub enum TargetKind {
 impl TargetSpec {
     /// A target at `addr`.
     pub fn addr(addr: impl Into<String>) -> TargetSpec {
-        TargetSpec { kind: TargetKind::Addr(addr.into()), services: BTreeMap::new(), name: None }
+        TargetSpec {
+            kind: TargetKind::Addr(addr.into()),
+            services: BTreeMap::new(),
+            name: None,
+        }
     }
 
     /// A target started by `cmd`.
     pub fn command(cmd: impl Into<String>, isolate: bool) -> TargetSpec {
-        TargetSpec { kind: TargetKind::Command { cmd: cmd.into(), isolate }, services: BTreeMap::new(), name: None }
+        TargetSpec {
+            kind: TargetKind::Command {
+                cmd: cmd.into(),
+                isolate,
+            },
+            services: BTreeMap::new(),
+            name: None,
+        }
     }
 
     /// What the report calls the target.
@@ -88,7 +99,10 @@ pub enum TargetError {
         stderr: String,
     },
     /// Its port did not accept connections in time.
-    #[error("`{cmd}` did not accept connections on port {port} within {secs:.1}s{}", stderr_suffix(stderr))]
+    #[error(
+        "`{cmd}` did not accept connections on port {port} within {secs:.1}s{}",
+        stderr_suffix(stderr)
+    )]
     NotReady {
         /// The command.
         cmd: String,
@@ -102,7 +116,11 @@ pub enum TargetError {
 }
 
 fn stderr_suffix(s: &str) -> String {
-    if s.trim().is_empty() { String::new() } else { format!("; its stderr ends with: {}", s.trim()) }
+    if s.trim().is_empty() {
+        String::new()
+    } else {
+        format!("; its stderr ends with: {}", s.trim())
+    }
 }
 
 /// How much of a target's stderr is kept.
@@ -116,7 +134,8 @@ pub fn free_port() -> std::io::Result<u16> {
 
 /// `cmd` with `{port}` and `{host}` replaced.
 pub fn substitute(cmd: &str, host: &str, port: u16) -> String {
-    cmd.replace("{port}", &port.to_string()).replace("{host}", host)
+    cmd.replace("{port}", &port.to_string())
+        .replace("{host}", host)
 }
 
 /// A process group wirecheck started; signalled as a whole when stopped or dropped.
@@ -133,10 +152,20 @@ impl Process {
     /// (its tail).
     pub fn spawn(cmd: &str) -> Result<Process, TargetError> {
         let mut c = Command::new("sh");
-        c.arg("-c").arg(cmd).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        c.arg("-c")
+            .arg(cmd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         c.process_group(0).kill_on_drop(true);
-        let mut child = c.spawn().map_err(|e| TargetError::Spawn { cmd: cmd.to_string(), message: e.to_string() })?;
-        let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
+        let mut child = c.spawn().map_err(|e| TargetError::Spawn {
+            cmd: cmd.to_string(),
+            message: e.to_string(),
+        })?;
+        let pgid = child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .map(Pid::from_raw);
         let stderr = Arc::new(StdMutex::new(Vec::new()));
         if let Some(mut err) = child.stderr.take() {
             let tail = stderr.clone();
@@ -154,7 +183,12 @@ impl Process {
                 }
             });
         }
-        Ok(Process { cmd: cmd.to_string(), child, pgid, stderr })
+        Ok(Process {
+            cmd: cmd.to_string(),
+            child,
+            pgid,
+            stderr,
+        })
     }
 
     /// The command line.
@@ -173,17 +207,32 @@ impl Process {
 
     /// The end of its stderr (lossy).
     pub fn stderr_tail(&self) -> String {
-        self.stderr.lock().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default()
+        self.stderr
+            .lock()
+            .map(|t| String::from_utf8_lossy(&t).into_owned())
+            .unwrap_or_default()
     }
 
     /// Wait until `addr` accepts a TCP connection, the process exits, or `limit` passes.
-    pub async fn wait_ready(&mut self, addr: SocketAddr, limit: Duration) -> Result<(), TargetError> {
+    pub async fn wait_ready(
+        &mut self,
+        addr: SocketAddr,
+        limit: Duration,
+    ) -> Result<(), TargetError> {
         let start = Instant::now();
         loop {
             if let Some(status) = self.exited() {
-                return Err(TargetError::Exited { cmd: self.cmd.clone(), status, stderr: self.stderr_tail() });
+                return Err(TargetError::Exited {
+                    cmd: self.cmd.clone(),
+                    status,
+                    stderr: self.stderr_tail(),
+                });
             }
-            let attempt = tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect(addr)).await;
+            let attempt = tokio::time::timeout(
+                Duration::from_millis(500),
+                tokio::net::TcpStream::connect(addr),
+            )
+            .await;
             if let Ok(Ok(_)) = attempt {
                 return Ok(());
             }
@@ -235,7 +284,10 @@ pub struct Started {
 
 /// Start `cmd` on a free port and wait until it accepts connections.
 pub async fn start(cmd: &str, startup: Duration) -> Result<Started, TargetError> {
-    let port = free_port().map_err(|e| TargetError::Spawn { cmd: cmd.to_string(), message: format!("no free port: {e}") })?;
+    let port = free_port().map_err(|e| TargetError::Spawn {
+        cmd: cmd.to_string(),
+        message: format!("no free port: {e}"),
+    })?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut process = Process::spawn(&substitute(cmd, "127.0.0.1", port))?;
     match process.wait_ready(addr, startup).await {
@@ -267,7 +319,11 @@ pub struct Died {
 impl Managed {
     /// Not started yet.
     pub fn new(cmd: &str, startup: Duration) -> Managed {
-        Managed { cmd: cmd.to_string(), startup, current: tokio::sync::Mutex::new(None) }
+        Managed {
+            cmd: cmd.to_string(),
+            startup,
+            current: tokio::sync::Mutex::new(None),
+        }
     }
 
     /// The address of a running target: the current one, or a fresh one when it is not
@@ -292,7 +348,10 @@ impl Managed {
     pub async fn check(&self) -> Option<Died> {
         let mut cur = self.current.lock().await;
         let s = cur.as_mut()?;
-        s.process.exited().map(|status| Died { status, stderr: s.process.stderr_tail() })
+        s.process.exited().map(|status| Died {
+            status,
+            stderr: s.process.stderr_tail(),
+        })
     }
 
     /// Stop it (SIGTERM to the group, then SIGKILL).
@@ -309,12 +368,17 @@ mod tests {
 
     #[test]
     fn substitution() {
-        assert_eq!(substitute("srv --listen {host}:{port} -p {port}", "127.0.0.1", 25), "srv --listen 127.0.0.1:25 -p 25");
+        assert_eq!(
+            substitute("srv --listen {host}:{port} -p {port}", "127.0.0.1", 25),
+            "srv --listen 127.0.0.1:25 -p 25"
+        );
     }
 
     #[tokio::test]
     async fn a_command_that_exits_is_reported_with_its_stderr() {
-        let e = start("echo boom >&2; exit 3", Duration::from_secs(10)).await.unwrap_err();
+        let e = start("echo boom >&2; exit 3", Duration::from_secs(10))
+            .await
+            .unwrap_err();
         match e {
             TargetError::Exited { status, stderr, .. } => {
                 assert!(status.contains('3'), "{status}");
@@ -326,7 +390,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_command_that_never_listens_times_out_and_is_stopped() {
-        let e = start("sleep 30", Duration::from_millis(300)).await.unwrap_err();
+        let e = start("sleep 30", Duration::from_millis(300))
+            .await
+            .unwrap_err();
         assert!(matches!(e, TargetError::NotReady { .. }), "{e:?}");
     }
 }

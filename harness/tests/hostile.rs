@@ -31,8 +31,14 @@ async fn hostile_servers_end_in_error_or_fail_and_the_rest_still_runs() {
     let mut services = BTreeMap::new();
     services.insert("silent", hostile::silent().await);
     services.insert("hang", hostile::greeting_then_hang().await);
-    services.insert("endless-line", hostile::endless_line(streamed_line.clone()).await);
-    services.insert("endless-continuation", hostile::endless_continuation(streamed_cont.clone()).await);
+    services.insert(
+        "endless-line",
+        hostile::endless_line(streamed_line.clone()).await,
+    );
+    services.insert(
+        "endless-continuation",
+        hostile::endless_continuation(streamed_cont.clone()).await,
+    );
     services.insert("rst", hostile::rst_on_accept().await);
     services.insert("slow", hostile::one_byte_per_second().await);
     services.insert("random", hostile::random_binary().await);
@@ -45,10 +51,23 @@ async fn hostile_servers_end_in_error_or_fail_and_the_rest_still_runs() {
     for (name, addr) in &services {
         target.services.insert(name.to_string(), addr.to_string());
         let id = format!("scenario.hostile.{name}");
-        ts.push(transcript(&id, "scenarios", META, &SCRIPT.replace("SERVICE", name)));
+        ts.push(transcript(
+            &id,
+            "scenarios",
+            META,
+            &SCRIPT.replace("SERVICE", name),
+        ));
     }
-    let limits = Limits { max_line: 64 * 1024, max_reply: 1024 * 1024 };
-    let opts = RunOptions { limits, record_cap: 2 * 1024 * 1024, jobs: 3, ..RunOptions::default() };
+    let limits = Limits {
+        max_line: 64 * 1024,
+        max_reply: 1024 * 1024,
+    };
+    let opts = RunOptions {
+        limits,
+        record_cap: 2 * 1024 * 1024,
+        jobs: 3,
+        ..RunOptions::default()
+    };
     let report = run_with(&ts, &target, &opts).await;
     assert_eq!(report.cases.len(), services.len());
 
@@ -56,10 +75,26 @@ async fn hostile_servers_end_in_error_or_fail_and_the_rest_still_runs() {
         let c = case(&report, &format!("scenario.hostile.{name}"));
         assert!(allowed.contains(&c.outcome), "{}", dump(c));
         let m = c.message.clone().unwrap_or_default();
-        assert!(m.contains(says), "{name}: message {m:?} should say {says:?}");
-        assert!(c.duration_ms <= CASE_LIMIT_MS, "{name} took {} ms", c.duration_ms);
-        let recorded: usize = c.exchange.iter().filter(|e| e.dir != Direction::Note).filter_map(|e| unescape_bytes(&e.data)).map(|b| b.len()).sum();
-        assert!(recorded <= opts.record_cap + 64 * 1024, "{name} recorded {recorded} bytes");
+        assert!(
+            m.contains(says),
+            "{name}: message {m:?} should say {says:?}"
+        );
+        assert!(
+            c.duration_ms <= CASE_LIMIT_MS,
+            "{name} took {} ms",
+            c.duration_ms
+        );
+        let recorded: usize = c
+            .exchange
+            .iter()
+            .filter(|e| e.dir != Direction::Note)
+            .filter_map(|e| unescape_bytes(&e.data))
+            .map(|b| b.len())
+            .sum();
+        assert!(
+            recorded <= opts.record_cap + 64 * 1024,
+            "{name} recorded {recorded} bytes"
+        );
         assert!(!c.exchange.is_empty(), "{name}: the exchange is kept");
     };
     expect("silent", &[Outcome::Error], "nothing arrived");
@@ -76,10 +111,17 @@ async fn hostile_servers_end_in_error_or_fail_and_the_rest_still_runs() {
 
     // The streaming servers could go on for 128 MiB; the harness stopped reading early.
     let endless = case(&report, "scenario.hostile.endless-line");
-    assert!(endless.actual.as_deref().unwrap_or("").len() < 16 * 1024, "the report shows a bounded excerpt");
+    assert!(
+        endless.actual.as_deref().unwrap_or("").len() < 16 * 1024,
+        "the report shows a bounded excerpt"
+    );
     let cont = case(&report, "scenario.hostile.endless-continuation");
     let m = cont.message.as_deref().unwrap_or("");
-    assert!(m.contains("more than") || m.contains("larger than"), "{}", dump(cont));
+    assert!(
+        m.contains("more than") || m.contains("larger than"),
+        "{}",
+        dump(cont)
+    );
     assert!(streamed_line.load(Ordering::Relaxed) < 128 << 20);
 }
 
@@ -89,14 +131,42 @@ async fn an_endless_line_larger_than_every_cap_keeps_memory_bounded() {
     // recorded never exceeds the recording cap however much the server sends.
     let streamed = Arc::new(AtomicU64::new(0));
     let addr = hostile::endless_line(streamed.clone()).await;
-    let t = transcript("smtp.hostile.big", "smtp", "timeout = \"30s\"\nstep-timeout = \"20s\"", "S: 220 *");
-    let limits = Limits { max_line: 8 * 1024 * 1024, max_reply: 16 * 1024 * 1024 };
-    let opts = RunOptions { limits, record_cap: 4 * 1024 * 1024, ..RunOptions::default() };
+    let t = transcript(
+        "smtp.hostile.big",
+        "smtp",
+        "timeout = \"30s\"\nstep-timeout = \"20s\"",
+        "S: 220 *",
+    );
+    let limits = Limits {
+        max_line: 8 * 1024 * 1024,
+        max_reply: 16 * 1024 * 1024,
+    };
+    let opts = RunOptions {
+        limits,
+        record_cap: 4 * 1024 * 1024,
+        ..RunOptions::default()
+    };
     let r = run_with(&[t], &TargetSpec::addr(addr.to_string()), &opts).await;
     let c = &r.cases[0];
     assert_eq!(c.outcome, Outcome::Fail, "{}", dump(c));
-    assert!(streamed.load(Ordering::Relaxed) >= 8 * 1024 * 1024, "the server did stream past the line cap");
-    let recorded: usize = c.exchange.iter().filter(|e| e.dir != Direction::Note).filter_map(|e| unescape_bytes(&e.data)).map(|b| b.len()).sum();
-    assert!(recorded <= opts.record_cap, "recorded {recorded} bytes, cap {}", opts.record_cap);
-    assert!(c.exchange.iter().any(|e| e.data.contains("not recorded")), "the truncation is noted");
+    assert!(
+        streamed.load(Ordering::Relaxed) >= 8 * 1024 * 1024,
+        "the server did stream past the line cap"
+    );
+    let recorded: usize = c
+        .exchange
+        .iter()
+        .filter(|e| e.dir != Direction::Note)
+        .filter_map(|e| unescape_bytes(&e.data))
+        .map(|b| b.len())
+        .sum();
+    assert!(
+        recorded <= opts.record_cap,
+        "recorded {recorded} bytes, cap {}",
+        opts.record_cap
+    );
+    assert!(
+        c.exchange.iter().any(|e| e.data.contains("not recorded")),
+        "the truncation is noted"
+    );
 }

@@ -26,7 +26,8 @@ impl Protocol for Dns {
     }
     /// A query in presentation form (`example.test. MX +rd id=4242`) to wire bytes.
     fn encode_line(&self, text: &[u8]) -> Result<Vec<u8>, FrameError> {
-        let text = std::str::from_utf8(text).map_err(|_| FrameError::Encode("query is not UTF-8".into()))?;
+        let text = std::str::from_utf8(text)
+            .map_err(|_| FrameError::Encode("query is not UTF-8".into()))?;
         let msg = presentation::parse_query(text).map_err(|e| FrameError::Encode(e.to_string()))?;
         Ok(codec::encode(&msg))
     }
@@ -43,11 +44,18 @@ struct DnsFramer {
 }
 
 fn message_unit(wire: &[u8], raw: &[u8]) -> Result<Unit, FrameError> {
-    let msg = codec::decode(wire).map_err(|e| FrameError::Malformed { protocol: "dns", reason: e.to_string() })?;
+    let msg = codec::decode(wire).map_err(|e| FrameError::Malformed {
+        protocol: "dns",
+        reason: e.to_string(),
+    })?;
     let text = presentation::render(&msg);
     let lines = text
         .lines()
-        .map(|l| UnitLine { wire: l.as_bytes().to_vec(), text: l.as_bytes().to_vec(), ..Default::default() })
+        .map(|l| UnitLine {
+            wire: l.as_bytes().to_vec(),
+            text: l.as_bytes().to_vec(),
+            ..Default::default()
+        })
         .collect();
     Ok(Unit {
         raw: raw.to_vec(),
@@ -67,9 +75,14 @@ impl Framer for DnsFramer {
         }
         match codec::tcp_frame(buf) {
             Some((used, msg)) => message_unit(msg, &buf[..used]).map(|u| Some((used, u))),
-            None if buf.len() >= 2 && usize::from(u16::from_be_bytes([buf[0], buf[1]])) > limits.max_reply => Err(
-                FrameError::TooLarge(format!("DNS message longer than {} bytes (--max-reply)", limits.max_reply)),
-            ),
+            None if buf.len() >= 2
+                && usize::from(u16::from_be_bytes([buf[0], buf[1]])) > limits.max_reply =>
+            {
+                Err(FrameError::TooLarge(format!(
+                    "DNS message longer than {} bytes (--max-reply)",
+                    limits.max_reply
+                )))
+            }
             None => Ok(None),
         }
     }
@@ -90,7 +103,9 @@ mod tests {
         let q = Dns.encode_line(b"example.test. MX +rd id=4242").unwrap();
         let mut framed = (q.len() as u16).to_be_bytes().to_vec();
         framed.extend_from_slice(&q);
-        let mut f = DnsFramer { transport: Transport::Stream };
+        let mut f = DnsFramer {
+            transport: Transport::Stream,
+        };
         assert_eq!(f.decode(&framed[..5], &Limits::default()).unwrap(), None);
         let (used, u) = f.decode(&framed, &Limits::default()).unwrap().unwrap();
         assert_eq!(used, framed.len());
@@ -100,7 +115,9 @@ mod tests {
 
     #[test]
     fn garbage_datagram_is_malformed() {
-        let mut f = DnsFramer { transport: Transport::Datagram };
+        let mut f = DnsFramer {
+            transport: Transport::Datagram,
+        };
         assert!(f.decode_datagram(b"\x01\x02", &Limits::default()).is_err());
     }
 }

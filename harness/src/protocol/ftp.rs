@@ -3,7 +3,9 @@
 
 use std::net::{SocketAddr, SocketAddrV4};
 
-use wirecheck_ftp::codec::{ReplyLimits, decode_reply, format_eprt, format_port, parse_epsv, parse_pasv};
+use wirecheck_ftp::codec::{
+    ReplyLimits, decode_reply, format_eprt, format_port, parse_epsv, parse_pasv,
+};
 
 use super::smtp::coded_unit;
 use super::{FrameError, Framer, Limits, Protocol, Transport, Unit, UnitLine};
@@ -26,7 +28,11 @@ impl Protocol for Ftp {
 
     /// RFC 959 §4.1.2 (`227 … (h1,h2,h3,h4,p1,p2)`) and RFC 2428 §3 (`229 … (|||port|)`,
     /// on the control connection's host).
-    fn data_address(&self, unit: &Unit, control: SocketAddr) -> Result<Option<SocketAddr>, FrameError> {
+    fn data_address(
+        &self,
+        unit: &Unit,
+        control: SocketAddr,
+    ) -> Result<Option<SocketAddr>, FrameError> {
         let text = String::from_utf8_lossy(&unit.subject);
         Ok(match unit.code {
             Some(227) => parse_pasv(&text).map(SocketAddr::V4),
@@ -38,7 +44,10 @@ impl Protocol for Ftp {
     fn port_args(&self, addr: SocketAddr) -> Result<Vec<(&'static str, String)>, FrameError> {
         let mut v = vec![("eprt-arg", format_eprt(addr))];
         if let SocketAddr::V4(a) = addr {
-            v.push(("port-arg", format_port(SocketAddrV4::new(*a.ip(), a.port()))));
+            v.push((
+                "port-arg",
+                format_port(SocketAddrV4::new(*a.ip(), a.port())),
+            ));
         }
         Ok(v)
     }
@@ -48,7 +57,10 @@ struct FtpFramer;
 
 impl Framer for FtpFramer {
     fn decode(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<(usize, Unit)>, FrameError> {
-        let rl = ReplyLimits { max_line: limits.max_line, max_lines: limits.max_lines() };
+        let rl = ReplyLimits {
+            max_line: limits.max_line,
+            max_lines: limits.max_lines(),
+        };
         match decode_reply(buf, &rl) {
             Ok(None) => Ok(None),
             Ok(Some((used, reply))) => {
@@ -62,8 +74,17 @@ impl Framer for FtpFramer {
                         // middle lines of a multi-line reply may be anything (RFC 959 §4.2).
                         let coded = wire.starts_with(prefix.as_bytes())
                             && matches!(wire.get(3), None | Some(b' ' | b'-'));
-                        let text = if coded { wire.get(4..).unwrap_or_default().to_vec() } else { wire.clone() };
-                        UnitLine { wire: wire.clone(), code: coded.then_some(code), text, status: None }
+                        let text = if coded {
+                            wire.get(4..).unwrap_or_default().to_vec()
+                        } else {
+                            wire.clone()
+                        };
+                        UnitLine {
+                            wire: wire.clone(),
+                            code: coded.then_some(code),
+                            text,
+                            status: None,
+                        }
                     })
                     .collect();
                 Ok(Some((used, coded_unit(code, lines, reply.raw))))
@@ -73,7 +94,10 @@ impl Framer for FtpFramer {
                 if reason.contains("longer than") {
                     Err(FrameError::TooLarge(reason))
                 } else {
-                    Err(FrameError::Malformed { protocol: "ftp", reason })
+                    Err(FrameError::Malformed {
+                        protocol: "ftp",
+                        reason,
+                    })
                 }
             }
         }
@@ -90,14 +114,20 @@ mod tests {
         let wire = b"150 Opening\r\n226 Done\r\n";
         let (used, u) = f.decode(wire, &Limits::default()).unwrap().unwrap();
         assert_eq!((u.code, used), (Some(150), 13));
-        let (_, u) = f.decode(&wire[used..], &Limits::default()).unwrap().unwrap();
+        let (_, u) = f
+            .decode(&wire[used..], &Limits::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(u.code, Some(226));
     }
 
     #[test]
     fn multi_line_with_uncoded_middle_lines() {
         let mut f = FtpFramer;
-        let (_, u) = f.decode(b"211-Features:\r\n SIZE\r\n211 End\r\n", &Limits::default()).unwrap().unwrap();
+        let (_, u) = f
+            .decode(b"211-Features:\r\n SIZE\r\n211 End\r\n", &Limits::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(u.subject, b"Features:\n SIZE\nEnd");
         assert_eq!(u.lines[1].code, None);
         assert_eq!(u.lines[1].wire, b" SIZE");
@@ -107,10 +137,25 @@ mod tests {
     fn pasv_and_epsv_addresses() {
         let mut f = FtpFramer;
         let control: SocketAddr = "127.0.0.1:21".parse().unwrap();
-        let (_, u) = f.decode(b"227 Entering Passive Mode (127,0,0,1,4,1)\r\n", &Limits::default()).unwrap().unwrap();
-        assert_eq!(Ftp.data_address(&u, control).unwrap(), Some("127.0.0.1:1025".parse().unwrap()));
-        let (_, u) = f.decode(b"229 Extended (|||2000|)\r\n", &Limits::default()).unwrap().unwrap();
-        assert_eq!(Ftp.data_address(&u, control).unwrap(), Some("127.0.0.1:2000".parse().unwrap()));
+        let (_, u) = f
+            .decode(
+                b"227 Entering Passive Mode (127,0,0,1,4,1)\r\n",
+                &Limits::default(),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            Ftp.data_address(&u, control).unwrap(),
+            Some("127.0.0.1:1025".parse().unwrap())
+        );
+        let (_, u) = f
+            .decode(b"229 Extended (|||2000|)\r\n", &Limits::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            Ftp.data_address(&u, control).unwrap(),
+            Some("127.0.0.1:2000".parse().unwrap())
+        );
         let args = Ftp.port_args("127.0.0.1:1025".parse().unwrap()).unwrap();
         assert!(args.contains(&("port-arg", "127,0,0,1,4,1".to_string())));
         assert!(args.contains(&("eprt-arg", "|1|127.0.0.1|1025|".to_string())));

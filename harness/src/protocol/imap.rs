@@ -38,26 +38,44 @@ impl Framer for ImapFramer {
                 let text = normalise_status(body, r.status);
                 let lines = split_crlf(&text)
                     .into_iter()
-                    .map(|l| UnitLine { wire: l.to_vec(), text: l.to_vec(), ..Default::default() })
+                    .map(|l| UnitLine {
+                        wire: l.to_vec(),
+                        text: l.to_vec(),
+                        ..Default::default()
+                    })
                     .collect();
                 let kind = match &r.kind {
                     ResponseKind::Untagged => UnitKind::Untagged,
                     ResponseKind::Continuation => UnitKind::Continuation,
                     ResponseKind::Tagged(t) => UnitKind::Tagged(t.clone()),
                 };
-                let not_implemented =
-                    matches!(kind, UnitKind::Tagged(_)) && matches!(r.status, Some(ImapStatus::Bad | ImapStatus::No));
+                let not_implemented = matches!(kind, UnitKind::Tagged(_))
+                    && matches!(r.status, Some(ImapStatus::Bad | ImapStatus::No));
                 Ok(Some((
                     used,
-                    Unit { raw: r.raw.clone(), subject: text.clone(), text, lines, kind, not_implemented, ..Default::default() },
+                    Unit {
+                        raw: r.raw.clone(),
+                        subject: text.clone(),
+                        text,
+                        lines,
+                        kind,
+                        not_implemented,
+                        ..Default::default()
+                    },
                 )))
             }
             Err(e) => {
                 let reason = e.to_string();
-                if reason.contains("longer than") || reason.contains("exceeds") || reason.contains("larger than") {
+                if reason.contains("longer than")
+                    || reason.contains("exceeds")
+                    || reason.contains("larger than")
+                {
                     Err(FrameError::TooLarge(reason))
                 } else {
-                    Err(FrameError::Malformed { protocol: "imap", reason })
+                    Err(FrameError::Malformed {
+                        protocol: "imap",
+                        reason,
+                    })
                 }
             }
         }
@@ -69,7 +87,9 @@ impl Framer for ImapFramer {
 fn normalise_status(body: &[u8], status: Option<ImapStatus>) -> Vec<u8> {
     let mut text = body.to_vec();
     let Some(st) = status else { return text };
-    let Some(sp) = text.iter().position(|&b| b == b' ') else { return text };
+    let Some(sp) = text.iter().position(|&b| b == b' ') else {
+        return text;
+    };
     let word = st.as_str().as_bytes();
     let start = sp + 1;
     if let Some(w) = text.get_mut(start..start + word.len())
@@ -103,11 +123,17 @@ mod tests {
         assert_eq!(u.kind, UnitKind::Untagged);
         assert_eq!(u.text, b"* 1 FETCH (BODY[] {5}\r\nhello)");
         assert_eq!(u.lines.len(), 2);
-        let (_, u) = f.decode(&wire[used..], &Limits::default()).unwrap().unwrap();
+        let (_, u) = f
+            .decode(&wire[used..], &Limits::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(u.kind, UnitKind::Tagged("a1".into()));
         assert_eq!(u.text, b"a1 OK done", "status keyword normalised");
         assert!(!u.not_implemented);
-        let (_, u) = f.decode(b"a2 BAD unknown command\r\n", &Limits::default()).unwrap().unwrap();
+        let (_, u) = f
+            .decode(b"a2 BAD unknown command\r\n", &Limits::default())
+            .unwrap()
+            .unwrap();
         assert!(u.not_implemented);
     }
 }

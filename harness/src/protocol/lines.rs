@@ -38,7 +38,11 @@ pub(crate) fn line_unit(line: &[u8], raw: &[u8]) -> Unit {
         raw: raw.to_vec(),
         text: line.to_vec(),
         subject: line.to_vec(),
-        lines: vec![UnitLine { wire: line.to_vec(), text: line.to_vec(), ..Default::default() }],
+        lines: vec![UnitLine {
+            wire: line.to_vec(),
+            text: line.to_vec(),
+            ..Default::default()
+        }],
         ..Default::default()
     }
 }
@@ -60,7 +64,10 @@ impl Framer for LineFramer {
 }
 
 fn too_long(limits: &Limits) -> FrameError {
-    FrameError::TooLarge(format!("line longer than {} bytes (--max-line)", limits.max_line))
+    FrameError::TooLarge(format!(
+        "line longer than {} bytes (--max-line)",
+        limits.max_line
+    ))
 }
 
 #[cfg(test)]
@@ -71,7 +78,11 @@ mod tests {
     fn frames_crlf_lines_only() {
         let mut f = LineFramer::new();
         let l = Limits::default();
-        assert_eq!(f.decode(b"EHLO a\nx", &l).unwrap(), None, "bare LF does not end a line");
+        assert_eq!(
+            f.decode(b"EHLO a\nx", &l).unwrap(),
+            None,
+            "bare LF does not end a line"
+        );
         let (n, u) = f.decode(b"EHLO a\r\nQUIT\r\n", &l).unwrap().unwrap();
         assert_eq!((n, u.text.as_slice()), (8, &b"EHLO a"[..]));
     }
@@ -79,7 +90,10 @@ mod tests {
     #[test]
     fn over_long_lines_are_errors_even_unterminated() {
         let mut f = LineFramer::new();
-        let l = Limits { max_line: 4, max_reply: 100 };
+        let l = Limits {
+            max_line: 4,
+            max_reply: 100,
+        };
         assert!(f.decode(b"0123456789", &l).is_err());
         assert!(f.decode(b"01234\r\n", &l).is_err());
         assert!(f.decode(b"0123\r\n", &l).unwrap().is_some());

@@ -33,7 +33,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_line: 64 * 1024, max_reply: 1024 * 1024 }
+        Limits {
+            max_line: 64 * 1024,
+            max_reply: 1024 * 1024,
+        }
     }
 }
 
@@ -162,7 +165,10 @@ pub trait Framer: Send {
     fn decode_datagram(&mut self, datagram: &[u8], limits: &Limits) -> Result<Unit, FrameError> {
         match self.decode(datagram, limits)? {
             Some((_, u)) => Ok(u),
-            None => Err(FrameError::Malformed { protocol: "datagram", reason: "incomplete unit".into() }),
+            None => Err(FrameError::Malformed {
+                protocol: "datagram",
+                reason: "incomplete unit".into(),
+            }),
         }
     }
 }
@@ -204,7 +210,11 @@ pub trait Protocol: Send + Sync {
 
     /// FTP: the data address a `227`/`229` reply announces (`control` is the control
     /// connection's peer, for EPSV).
-    fn data_address(&self, _unit: &Unit, _control: SocketAddr) -> Result<Option<SocketAddr>, FrameError> {
+    fn data_address(
+        &self,
+        _unit: &Unit,
+        _control: SocketAddr,
+    ) -> Result<Option<SocketAddr>, FrameError> {
         Ok(None)
     }
 
@@ -233,5 +243,7 @@ pub fn by_name(name: &str) -> Option<Arc<dyn Protocol>> {
 
 /// Split `buf` at the first CRLF: the line without it and the length used.
 pub(crate) fn split_line(buf: &[u8]) -> Option<(&[u8], usize)> {
-    buf.windows(2).position(|w| w == b"\r\n").map(|i| (&buf[..i], i + 2))
+    buf.windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|i| (&buf[..i], i + 2))
 }

@@ -25,16 +25,25 @@ struct SmtpFramer;
 
 impl Framer for SmtpFramer {
     fn decode(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<(usize, Unit)>, FrameError> {
-        let rl = ReplyLimits { max_line: limits.max_line, max_lines: limits.max_lines() };
+        let rl = ReplyLimits {
+            max_line: limits.max_line,
+            max_lines: limits.max_lines(),
+        };
         match decode_reply(buf, &rl) {
             Ok(None) => Ok(None),
-            Ok(Some((used, reply))) => Ok(Some((used, reply_unit(reply.code, &reply.lines, reply.raw)))),
+            Ok(Some((used, reply))) => Ok(Some((
+                used,
+                reply_unit(reply.code, &reply.lines, reply.raw),
+            ))),
             Err(e) => {
                 let reason = e.to_string();
                 if reason.contains("longer than") || reason.contains("more than") {
                     Err(FrameError::TooLarge(reason))
                 } else {
-                    Err(FrameError::Malformed { protocol: "smtp", reason })
+                    Err(FrameError::Malformed {
+                        protocol: "smtp",
+                        reason,
+                    })
                 }
             }
         }
@@ -53,7 +62,12 @@ pub(super) fn reply_unit(code: u16, texts: &[Vec<u8>], raw: Vec<u8>) -> Unit {
             wire.push(b' ');
         }
         wire.extend_from_slice(t);
-        lines.push(UnitLine { wire, code: Some(code), text: t.clone(), status: None });
+        lines.push(UnitLine {
+            wire,
+            code: Some(code),
+            text: t.clone(),
+            status: None,
+        });
     }
     coded_unit(code, lines, raw)
 }
@@ -62,8 +76,16 @@ pub(super) fn reply_unit(code: u16, texts: &[Vec<u8>], raw: Vec<u8>) -> Unit {
 pub(super) fn coded_unit(code: u16, lines: Vec<UnitLine>, raw: Vec<u8>) -> Unit {
     Unit {
         raw,
-        text: lines.iter().map(|l| l.wire.as_slice()).collect::<Vec<_>>().join(&b'\n'),
-        subject: lines.iter().map(|l| l.text.as_slice()).collect::<Vec<_>>().join(&b'\n'),
+        text: lines
+            .iter()
+            .map(|l| l.wire.as_slice())
+            .collect::<Vec<_>>()
+            .join(&b'\n'),
+        subject: lines
+            .iter()
+            .map(|l| l.text.as_slice())
+            .collect::<Vec<_>>()
+            .join(&b'\n'),
         lines,
         code: Some(code),
         // RFC 5321 §4.2.4 / RFC 959 §4.2: 502 command not implemented, 504 parameter not
@@ -85,7 +107,10 @@ mod tests {
         assert_eq!(used, wire.len() - 8);
         assert_eq!(u.code, Some(250));
         assert_eq!(u.subject, b"mail.example.test\nPIPELINING\nSIZE 1000");
-        assert_eq!(u.text, b"250-mail.example.test\n250-PIPELINING\n250 SIZE 1000");
+        assert_eq!(
+            u.text,
+            b"250-mail.example.test\n250-PIPELINING\n250 SIZE 1000"
+        );
         assert_eq!(u.lines[1].wire, b"250-PIPELINING");
         assert_eq!(u.lines.len(), 3);
     }
@@ -94,17 +119,32 @@ mod tests {
     fn partial_and_malformed() {
         let mut f = SmtpFramer;
         assert_eq!(f.decode(b"250-a\r\n250", &Limits::default()).unwrap(), None);
-        assert!(matches!(f.decode(b"hello\r\n", &Limits::default()), Err(FrameError::Malformed { .. })));
-        let small = Limits { max_line: 8, max_reply: 64 };
-        assert!(matches!(f.decode(b"250 0123456789", &small), Err(FrameError::TooLarge(_))));
+        assert!(matches!(
+            f.decode(b"hello\r\n", &Limits::default()),
+            Err(FrameError::Malformed { .. })
+        ));
+        let small = Limits {
+            max_line: 8,
+            max_reply: 64,
+        };
+        assert!(matches!(
+            f.decode(b"250 0123456789", &small),
+            Err(FrameError::TooLarge(_))
+        ));
         let endless = b"250-x\r\n".repeat(100);
-        assert!(matches!(f.decode(&endless, &small), Err(FrameError::TooLarge(_))));
+        assert!(matches!(
+            f.decode(&endless, &small),
+            Err(FrameError::TooLarge(_))
+        ));
     }
 
     #[test]
     fn not_implemented_codes() {
         let mut f = SmtpFramer;
-        let (_, u) = f.decode(b"502 5.5.1 no\r\n", &Limits::default()).unwrap().unwrap();
+        let (_, u) = f
+            .decode(b"502 5.5.1 no\r\n", &Limits::default())
+            .unwrap()
+            .unwrap();
         assert!(u.not_implemented);
     }
 }

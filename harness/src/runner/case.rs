@@ -75,7 +75,11 @@ pub(crate) fn base_result(t: &Transcript, outcome: Outcome) -> CaseResult {
     CaseResult {
         id: t.meta.id.clone(),
         title: t.meta.title.clone(),
-        protocol: if t.meta.protocol == "scenarios" { "scenario".into() } else { t.meta.protocol.clone() },
+        protocol: if t.meta.protocol == "scenarios" {
+            "scenario".into()
+        } else {
+            t.meta.protocol.clone()
+        },
         rfc: t.rfc_strings(),
         level: t.meta.level,
         tags: t.meta.tags.clone(),
@@ -94,12 +98,18 @@ pub(crate) fn base_result(t: &Transcript, outcome: Outcome) -> CaseResult {
 
 /// A case that could not run at all.
 pub(crate) fn error_result(t: &Transcript, message: &str) -> CaseResult {
-    CaseResult { message: Some(message.to_string()), ..base_result(t, Outcome::Error) }
+    CaseResult {
+        message: Some(message.to_string()),
+        ..base_result(t, Outcome::Error)
+    }
 }
 
 /// A case whose requirements the target does not meet.
 pub(crate) fn skipped_result(t: &Transcript, reason: &str) -> CaseResult {
-    CaseResult { message: Some(reason.to_string()), ..base_result(t, Outcome::Skipped) }
+    CaseResult {
+        message: Some(reason.to_string()),
+        ..base_result(t, Outcome::Skipped)
+    }
 }
 
 /// The outcome of a mismatch, by level and extension (docs/transcripts.md "Outcomes").
@@ -119,7 +129,11 @@ pub(crate) async fn run_case(t: &Transcript, env: &CaseEnv<'_>) -> CaseResult {
     let start = Instant::now();
     let opts = env.options;
     let mut vars = Vars::new();
-    for (k, v) in [("user", &opts.fixtures.user), ("pass", &opts.fixtures.pass), ("domain", &opts.fixtures.domain)] {
+    for (k, v) in [
+        ("user", &opts.fixtures.user),
+        ("pass", &opts.fixtures.pass),
+        ("domain", &opts.fixtures.domain),
+    ] {
         vars.insert(k.into(), v.clone().into_bytes());
     }
     for (k, v) in env.services {
@@ -140,13 +154,19 @@ pub(crate) async fn run_case(t: &Transcript, env: &CaseEnv<'_>) -> CaseResult {
         line: t.meta.script_line,
         client: None,
     };
-    // The whole-case limit also covers start-up, when the role makes us wait for a client.
-    let limit = t.meta.timeout.max(x.step_timeout);
+    // The whole-case limit (a longer --timeout for every step stretches it).
+    let limit = match opts.step_timeout {
+        Some(st) => t.meta.timeout.max(st),
+        None => t.meta.timeout,
+    };
     let stop = match tokio::time::timeout(limit, x.run()).await {
         Ok(r) => r.err(),
         Err(_) => Some(Stop::Error(Failure {
             line: x.line,
-            message: format!("the transcript did not finish within {}", humantime::format_duration(limit)),
+            message: format!(
+                "the transcript did not finish within {}",
+                humantime::format_duration(limit)
+            ),
             ..Failure::default()
         })),
     };
@@ -154,7 +174,10 @@ pub(crate) async fn run_case(t: &Transcript, env: &CaseEnv<'_>) -> CaseResult {
     let mut r = base_result(t, Outcome::Pass);
     if let Some(stop) = stop {
         let (outcome, f) = match stop {
-            Stop::Mismatch(f) => (mismatch_outcome(t.meta.level, t.meta.extension.is_some(), f.not_implemented), f),
+            Stop::Mismatch(f) => (
+                mismatch_outcome(t.meta.level, t.meta.extension.is_some(), f.not_implemented),
+                f,
+            ),
             Stop::Error(f) => (Outcome::Error, f),
         };
         r.outcome = outcome;
@@ -170,11 +193,19 @@ pub(crate) async fn run_case(t: &Transcript, env: &CaseEnv<'_>) -> CaseResult {
 }
 
 fn error(line: u32, message: impl Into<String>) -> Stop {
-    Stop::Error(Failure { line, message: message.into(), ..Failure::default() })
+    Stop::Error(Failure {
+        line,
+        message: message.into(),
+        ..Failure::default()
+    })
 }
 
 fn mismatch(line: u32, message: impl Into<String>) -> Stop {
-    Stop::Mismatch(Failure { line, message: message.into(), ..Failure::default() })
+    Stop::Mismatch(Failure {
+        line,
+        message: message.into(),
+        ..Failure::default()
+    })
 }
 
 impl<'a> Exec<'a> {
@@ -194,10 +225,15 @@ impl<'a> Exec<'a> {
     }
 
     fn protocol(&self, name: &str) -> Result<Arc<dyn Protocol>, Stop> {
-        protocol::by_name(name).ok_or_else(|| error(self.line, format!("no protocol adapter for `{name}`")))
+        protocol::by_name(name)
+            .ok_or_else(|| error(self.line, format!("no protocol adapter for `{name}`")))
     }
 
-    fn framer(&self, p: &dyn Protocol, transport: Transport) -> Result<Box<dyn protocol::Framer>, Stop> {
+    fn framer(
+        &self,
+        p: &dyn Protocol,
+        transport: Transport,
+    ) -> Result<Box<dyn protocol::Framer>, Stop> {
         let r = match self.t.meta.role {
             Role::Client => p.reply_framer(transport),
             Role::Server => p.command_framer(transport),
@@ -207,9 +243,12 @@ impl<'a> Exec<'a> {
 
     pub fn conn(&mut self, name: &str) -> Result<&mut Conn, Stop> {
         let line = self.line;
-        self.conns
-            .get_mut(name)
-            .ok_or_else(|| error(line, format!("no open connection `{name}` (it was closed, or never opened)")))
+        self.conns.get_mut(name).ok_or_else(|| {
+            error(
+                line,
+                format!("no open connection `{name}` (it was closed, or never opened)"),
+            )
+        })
     }
 
     /// A connection and the recorder, borrowed together.
@@ -217,7 +256,10 @@ impl<'a> Exec<'a> {
         let line = self.line;
         match self.conns.get_mut(name) {
             Some(c) => Ok((c, &mut self.rec)),
-            None => Err(error(line, format!("no open connection `{name}` (it was closed, or never opened)"))),
+            None => Err(error(
+                line,
+                format!("no open connection `{name}` (it was closed, or never opened)"),
+            )),
         }
     }
 
@@ -228,17 +270,27 @@ impl<'a> Exec<'a> {
             (_, Role::Server) => self.accept_client(proto_name).await,
             (CaseTarget::Addr(addr), Role::Client) => {
                 let (host, port) = addr.rsplit_once(':').unwrap_or((addr.as_str(), ""));
-                self.vars.insert("host".into(), host.trim_matches(['[', ']']).as_bytes().to_vec());
+                self.vars.insert(
+                    "host".into(),
+                    host.trim_matches(['[', ']']).as_bytes().to_vec(),
+                );
                 self.vars.insert("port".into(), port.as_bytes().to_vec());
                 if self.t.meta.protocol == "scenarios" {
                     return Ok(());
                 }
                 let p = self.protocol(proto_name)?;
-                let kind = if p.default_transport() == Transport::Datagram { ConnectKind::Udp } else { ConnectKind::Tcp };
+                let kind = if p.default_transport() == Transport::Datagram {
+                    ConnectKind::Udp
+                } else {
+                    ConnectKind::Tcp
+                };
                 let addr = addr.clone();
                 self.connect("main", kind, &addr, p).await
             }
-            (CaseTarget::ClientCmd(_), Role::Client) => Err(error(self.line, "a client-role case needs a target address")),
+            (CaseTarget::ClientCmd(_), Role::Client) => Err(error(
+                self.line,
+                "a client-role case needs a target address",
+            )),
         }
     }
 
@@ -246,20 +298,37 @@ impl<'a> Exec<'a> {
     async fn accept_client(&mut self, proto_name: &str) -> Result<(), Stop> {
         let p = self.protocol(proto_name)?;
         if p.default_transport() == Transport::Datagram {
-            return Err(error(self.line, "the server role over UDP (dns) is not supported yet"));
+            return Err(error(
+                self.line,
+                "the server role over UDP (dns) is not supported yet",
+            ));
         }
-        let l = TcpListener::bind("127.0.0.1:0").await.map_err(|e| error(self.line, format!("cannot listen: {e}")))?;
-        let addr = l.local_addr().map_err(|e| error(self.line, e.to_string()))?;
+        let l = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| error(self.line, format!("cannot listen: {e}")))?;
+        let addr = l
+            .local_addr()
+            .map_err(|e| error(self.line, e.to_string()))?;
         self.vars.insert("host".into(), b"127.0.0.1".to_vec());
-        self.vars.insert("port".into(), addr.port().to_string().into_bytes());
+        self.vars
+            .insert("port".into(), addr.port().to_string().into_bytes());
         let CaseTarget::ClientCmd(user_cmd) = &self.env.target else {
-            return Err(error(self.line, "a server-role case needs a client to test: --target-cmd (or the transcript's target-cmd)"));
+            return Err(error(
+                self.line,
+                "a server-role case needs a client to test: --target-cmd (or the transcript's target-cmd)",
+            ));
         };
         let Some(cmd) = user_cmd.clone().or_else(|| self.t.meta.target_cmd.clone()) else {
-            return Err(error(self.line, "a server-role case needs a client command: --target-cmd or the transcript's `target-cmd`"));
+            return Err(error(
+                self.line,
+                "a server-role case needs a client command: --target-cmd or the transcript's `target-cmd`",
+            ));
         };
         let cmd = substitute(&cmd, "127.0.0.1", addr.port());
-        self.rec.note("main", format!("listening on {addr}; starting the client: {cmd}"));
+        self.rec.note(
+            "main",
+            format!("listening on {addr}; starting the client: {cmd}"),
+        );
         let mut client = Process::spawn(&cmd).map_err(|e| error(self.line, e.to_string()))?;
         let deadline = Instant::now() + self.env.options.startup_timeout.max(self.step_timeout);
         let accepted = loop {
@@ -267,10 +336,15 @@ impl<'a> Exec<'a> {
             match tokio::time::timeout_at(tick, l.accept()).await {
                 Ok(Ok(a)) => break Ok(a),
                 Ok(Err(e)) => break Err(format!("accept failed: {e}")),
-                Err(_) if Instant::now() >= deadline => break Err("the client did not connect in time".to_string()),
+                Err(_) if Instant::now() >= deadline => {
+                    break Err("the client did not connect in time".to_string());
+                }
                 Err(_) => {
                     if let Some(st) = client.exited() {
-                        break Err(format!("the client exited ({st}) without connecting; its stderr: {}", client.stderr_tail().trim()));
+                        break Err(format!(
+                            "the client exited ({st}) without connecting; its stderr: {}",
+                            client.stderr_tail().trim()
+                        ));
                     }
                 }
             }
@@ -278,19 +352,38 @@ impl<'a> Exec<'a> {
         self.client = Some(client);
         let (tcp, peer) = accepted.map_err(|m| error(self.line, m))?;
         let _ = tcp.set_nodelay(true);
-        self.rec.note("main", format!("client connected from {peer}"));
+        self.rec
+            .note("main", format!("client connected from {peer}"));
         let framer = self.framer(p.as_ref(), Transport::Stream)?;
-        self.conns.insert("main".into(), Conn::stream("main", MaybeTls::Plain(tcp), peer, "localhost", p, framer));
+        self.conns.insert(
+            "main".into(),
+            Conn::stream("main", MaybeTls::Plain(tcp), peer, "localhost", p, framer),
+        );
         Ok(())
     }
 
-    async fn connect(&mut self, name: &str, kind: ConnectKind, addr: &str, p: Arc<dyn Protocol>) -> Result<(), Stop> {
+    async fn connect(
+        &mut self,
+        name: &str,
+        kind: ConnectKind,
+        addr: &str,
+        p: Arc<dyn Protocol>,
+    ) -> Result<(), Stop> {
         let line = self.line;
         let deadline = Instant::now() + self.env.options.connect_timeout;
         let refused = |m: String| {
-            Stop::Error(Failure { line, hint: Some(format!("is the server running and listening on {addr}?")), message: m, ..Failure::default() })
+            Stop::Error(Failure {
+                line,
+                hint: Some(format!("is the server running and listening on {addr}?")),
+                message: m,
+                ..Failure::default()
+            })
         };
-        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h).trim_matches(['[', ']']).to_string();
+        let host = addr
+            .rsplit_once(':')
+            .map_or(addr, |(h, _)| h)
+            .trim_matches(['[', ']'])
+            .to_string();
         let c = if kind == ConnectKind::Udp {
             let (sock, peer) = conn::connect_udp(addr).await.map_err(refused)?;
             let framer = self.framer(p.as_ref(), Transport::Datagram)?;
@@ -313,8 +406,13 @@ impl<'a> Exec<'a> {
         let side = match self.t.meta.role {
             Role::Client => {
                 let host = self.conn(name)?.host.clone();
-                let sni = if host.is_empty() { "localhost".to_string() } else { host };
-                let sn = wirecheck_wire::tls::server_name(&sni).map_err(|e| error(line, e.to_string()))?;
+                let sni = if host.is_empty() {
+                    "localhost".to_string()
+                } else {
+                    host
+                };
+                let sn = wirecheck_wire::tls::server_name(&sni)
+                    .map_err(|e| error(line, e.to_string()))?;
                 TlsSide::Client(self.env.tls.client.clone(), sn)
             }
             Role::Server => {
@@ -329,7 +427,10 @@ impl<'a> Exec<'a> {
             }
         };
         let deadline = self.deadline();
-        let c = self.conns.get_mut(name).ok_or_else(|| error(line, format!("no open connection `{name}`")))?;
+        let c = self
+            .conns
+            .get_mut(name)
+            .ok_or_else(|| error(line, format!("no open connection `{name}`")))?;
         c.upgrade(&side, deadline, &mut self.rec).await.map_err(|m| {
             let cert = m.contains("certificate") || m.contains("UnknownIssuer");
             let hint = cert.then(|| "the certificate could not be verified: pass --insecure for a self-signed one".to_string());
@@ -362,7 +463,10 @@ impl<'a> Exec<'a> {
                 Ok(())
             }
             StepKind::Shutdown => {
-                let c = self.conns.get_mut(conn).ok_or_else(|| error(line, format!("no open connection `{conn}`")))?;
+                let c = self
+                    .conns
+                    .get_mut(conn)
+                    .ok_or_else(|| error(line, format!("no open connection `{conn}`")))?;
                 c.shutdown(&mut self.rec).await;
                 Ok(())
             }
@@ -374,14 +478,25 @@ impl<'a> Exec<'a> {
                 self.step_timeout = *d;
                 Ok(())
             }
-            StepKind::Connect { name, kind, to, protocol } => {
+            StepKind::Connect {
+                name,
+                kind,
+                to,
+                protocol,
+            } => {
                 let p = self.protocol(protocol)?;
                 let addr = match (kind, to) {
                     (ConnectKind::Passive, _) => self.passive_address()?.to_string(),
-                    (_, Some(t)) => String::from_utf8_lossy(&t.render(&self.vars).map_err(|e| error(line, e.to_string()))?).into_owned(),
+                    (_, Some(t)) => String::from_utf8_lossy(
+                        &t.render(&self.vars)
+                            .map_err(|e| error(line, e.to_string()))?,
+                    )
+                    .into_owned(),
                     (_, None) => match &self.env.target {
                         CaseTarget::Addr(a) => a.clone(),
-                        CaseTarget::ClientCmd(_) => return Err(error(line, "`connect` without `to` in the server role")),
+                        CaseTarget::ClientCmd(_) => {
+                            return Err(error(line, "`connect` without `to` in the server role"));
+                        }
                     },
                 };
                 if let Some(mut old) = self.conns.remove(name) {
@@ -389,7 +504,12 @@ impl<'a> Exec<'a> {
                 }
                 self.connect(name, *kind, &addr, p).await
             }
-            StepKind::Listen { name, udp, at, protocol } => self.listen(name, *udp, at.as_ref(), protocol).await,
+            StepKind::Listen {
+                name,
+                udp,
+                at,
+                protocol,
+            } => self.listen(name, *udp, at.as_ref(), protocol).await,
             StepKind::Accept { name } => self.accept(name).await,
             StepKind::Use { name } => {
                 self.conn(name)?;
@@ -399,7 +519,9 @@ impl<'a> Exec<'a> {
             StepKind::Tls => self.tls(conn).await,
             StepKind::RecvAll { into } => self.recv_all(conn, into).await,
             StepKind::Set { name, expr } => {
-                let v = expr.eval(&self.vars).map_err(|e| error(line, e.to_string()))?;
+                let v = expr
+                    .eval(&self.vars)
+                    .map_err(|e| error(line, e.to_string()))?;
                 self.vars.insert(name.clone(), v);
                 Ok(())
             }
@@ -407,36 +529,59 @@ impl<'a> Exec<'a> {
         }
     }
 
-    async fn send(&mut self, conn: &str, data: &crate::transcript::Template, mode: SendMode) -> Result<(), Stop> {
+    async fn send(
+        &mut self,
+        conn: &str,
+        data: &crate::transcript::Template,
+        mode: SendMode,
+    ) -> Result<(), Stop> {
         let line = self.line;
-        let text = data.render(&self.vars).map_err(|e| error(line, e.to_string()))?;
+        let text = data
+            .render(&self.vars)
+            .map_err(|e| error(line, e.to_string()))?;
         let server = self.t.meta.role == Role::Server;
         let deadline = self.deadline();
         let c = self.conn(conn)?;
         let mut bytes = match mode {
             SendMode::Line if server => [text.as_slice(), b"\r\n"].concat(),
-            SendMode::Line => c.protocol.encode_line(&text).map_err(|e| error(line, e.to_string()))?,
+            SendMode::Line => c
+                .protocol
+                .encode_line(&text)
+                .map_err(|e| error(line, e.to_string()))?,
             SendMode::Raw => text,
             SendMode::Hex | SendMode::RawHex => {
                 unhex(&text).map_err(|e| error(line, format!("`C> hex`: {e}")))?
             }
         };
-        if c.protocol.length_prefixed() && c.transport() == Transport::Stream && mode != SendMode::RawHex {
-            let len = u16::try_from(bytes.len()).map_err(|_| error(line, "a DNS message longer than 65535 bytes"))?;
+        if c.protocol.length_prefixed()
+            && c.transport() == Transport::Stream
+            && mode != SendMode::RawHex
+        {
+            let len = u16::try_from(bytes.len())
+                .map_err(|_| error(line, "a DNS message longer than 65535 bytes"))?;
             bytes.splice(0..0, len.to_be_bytes());
         }
-        let Some(c) = self.conns.get_mut(conn) else { return Err(error(line, format!("no open connection `{conn}`"))) };
+        let Some(c) = self.conns.get_mut(conn) else {
+            return Err(error(line, format!("no open connection `{conn}`")));
+        };
         c.send(&bytes, deadline, &mut self.rec).await.map_err(|m| {
-            Stop::Mismatch(Failure { line, message: m, hint: Some("the peer stopped reading or closed the connection".into()), ..Failure::default() })
+            Stop::Mismatch(Failure {
+                line,
+                message: m,
+                hint: Some("the peer stopped reading or closed the connection".into()),
+                ..Failure::default()
+            })
         })
     }
 
     fn passive_address(&self) -> Result<SocketAddr, Stop> {
         let line = self.line;
-        let (unit, control) = self
-            .last_data_reply
-            .as_ref()
-            .ok_or_else(|| error(line, "`connect NAME passive`: no 227 (PASV) or 229 (EPSV) reply before"))?;
+        let (unit, control) = self.last_data_reply.as_ref().ok_or_else(|| {
+            error(
+                line,
+                "`connect NAME passive`: no 227 (PASV) or 229 (EPSV) reply before",
+            )
+        })?;
         let ftp = protocol::by_name("ftp").ok_or_else(|| error(line, "no ftp adapter"))?;
         match ftp.data_address(unit, *control) {
             Ok(Some(a)) => Ok(a),
@@ -450,19 +595,33 @@ impl<'a> Exec<'a> {
         }
     }
 
-    async fn listen(&mut self, name: &str, udp: bool, at: Option<&crate::transcript::Template>, protocol: &str) -> Result<(), Stop> {
+    async fn listen(
+        &mut self,
+        name: &str,
+        udp: bool,
+        at: Option<&crate::transcript::Template>,
+        protocol: &str,
+    ) -> Result<(), Stop> {
         let line = self.line;
         if udp {
             return Err(error(line, "`listen NAME udp` is not supported yet"));
         }
         let at = match at {
-            Some(t) => String::from_utf8_lossy(&t.render(&self.vars).map_err(|e| error(line, e.to_string()))?).into_owned(),
+            Some(t) => String::from_utf8_lossy(
+                &t.render(&self.vars)
+                    .map_err(|e| error(line, e.to_string()))?,
+            )
+            .into_owned(),
             None => "127.0.0.1:0".into(),
         };
-        let tcp = TcpListener::bind(&at).await.map_err(|e| error(line, format!("cannot listen on {at}: {e}")))?;
+        let tcp = TcpListener::bind(&at)
+            .await
+            .map_err(|e| error(line, format!("cannot listen on {at}: {e}")))?;
         let addr = tcp.local_addr().map_err(|e| error(line, e.to_string()))?;
-        self.vars.insert(format!("{name}.port"), addr.port().to_string().into_bytes());
-        self.vars.insert(format!("{name}.addr"), addr.to_string().into_bytes());
+        self.vars
+            .insert(format!("{name}.port"), addr.port().to_string().into_bytes());
+        self.vars
+            .insert(format!("{name}.addr"), addr.to_string().into_bytes());
         if let Some(ftp) = protocol::by_name("ftp")
             && let Ok(args) = ftp.port_args(addr)
         {
@@ -471,23 +630,43 @@ impl<'a> Exec<'a> {
             }
         }
         self.rec.note(name, format!("listening on {addr}"));
-        self.listeners.insert(name.to_string(), Listener { tcp, protocol: protocol.to_string() });
+        self.listeners.insert(
+            name.to_string(),
+            Listener {
+                tcp,
+                protocol: protocol.to_string(),
+            },
+        );
         Ok(())
     }
 
     async fn accept(&mut self, name: &str) -> Result<(), Stop> {
         let line = self.line;
         let deadline = self.deadline();
-        let l = self.listeners.get(name).ok_or_else(|| error(line, format!("no listener `{name}`")))?;
+        let l = self
+            .listeners
+            .get(name)
+            .ok_or_else(|| error(line, format!("no listener `{name}`")))?;
         let (tcp, peer) = match tokio::time::timeout_at(deadline, l.tcp.accept()).await {
             Ok(Ok(a)) => a,
             Ok(Err(e)) => return Err(error(line, format!("accept on `{name}` failed: {e}"))),
-            Err(_) => return Err(mismatch(line, format!("nothing connected to listener `{name}` in time"))),
+            Err(_) => {
+                return Err(mismatch(
+                    line,
+                    format!("nothing connected to listener `{name}` in time"),
+                ));
+            }
         };
         let p = self.protocol(&l.protocol.clone())?;
-        let framer = p.reply_framer(Transport::Stream).map_err(|e| error(line, e.to_string()))?;
-        self.rec.note(name, format!("accepted a connection from {peer}"));
-        self.conns.insert(name.to_string(), Conn::stream(name, MaybeTls::Plain(tcp), peer, "localhost", p, framer));
+        let framer = p
+            .reply_framer(Transport::Stream)
+            .map_err(|e| error(line, e.to_string()))?;
+        self.rec
+            .note(name, format!("accepted a connection from {peer}"));
+        self.conns.insert(
+            name.to_string(),
+            Conn::stream(name, MaybeTls::Plain(tcp), peer, "localhost", p, framer),
+        );
         Ok(())
     }
 
@@ -495,7 +674,10 @@ impl<'a> Exec<'a> {
         let line = self.line;
         let deadline = self.deadline();
         let cap = self.env.options.limits.max_reply;
-        let c = self.conns.get_mut(conn).ok_or_else(|| error(line, format!("no open connection `{conn}`")))?;
+        let c = self
+            .conns
+            .get_mut(conn)
+            .ok_or_else(|| error(line, format!("no open connection `{conn}`")))?;
         match c.recv_all(deadline, cap, &mut self.rec).await {
             Ok(data) => {
                 self.vars.insert(into.to_string(), data);
@@ -503,7 +685,10 @@ impl<'a> Exec<'a> {
             }
             Err(ReadError::Timeout { partial }) => Err(Stop::Mismatch(Failure {
                 line,
-                message: format!("`recv-all`: connection `{conn}` not closed within {}", humantime::format_duration(self.step_timeout)),
+                message: format!(
+                    "`recv-all`: connection `{conn}` not closed within {}",
+                    humantime::format_duration(self.step_timeout)
+                ),
                 actual: Some(shown(&partial)),
                 ..Failure::default()
             })),
@@ -511,15 +696,29 @@ impl<'a> Exec<'a> {
         }
     }
 
-    fn check(&mut self, lhs: &crate::transcript::Expr, op: &CheckOp, source: &str) -> Result<(), Stop> {
+    fn check(
+        &mut self,
+        lhs: &crate::transcript::Expr,
+        op: &CheckOp,
+        source: &str,
+    ) -> Result<(), Stop> {
         let line = self.line;
-        let l = lhs.eval(&self.vars).map_err(|e| error(line, e.to_string()))?;
+        let l = lhs
+            .eval(&self.vars)
+            .map_err(|e| error(line, e.to_string()))?;
         let ok = match op {
             CheckOp::Eq(r) => l == r.eval(&self.vars).map_err(|e| error(line, e.to_string()))?,
             CheckOp::Ne(r) => l != r.eval(&self.vars).map_err(|e| error(line, e.to_string()))?,
             CheckOp::Matches(p) => {
-                let unit = Unit { text: l.clone(), subject: l.clone(), ..Unit::default() };
-                match p.match_unit(&unit, &self.vars).map_err(|e| error(line, e.to_string()))? {
+                let unit = Unit {
+                    text: l.clone(),
+                    subject: l.clone(),
+                    ..Unit::default()
+                };
+                match p
+                    .match_unit(&unit, &self.vars)
+                    .map_err(|e| error(line, e.to_string()))?
+                {
                     Some(caps) => {
                         self.vars.extend(caps);
                         true
@@ -532,7 +731,9 @@ impl<'a> Exec<'a> {
             return Ok(());
         }
         let shown_rhs = match op {
-            CheckOp::Eq(r) | CheckOp::Ne(r) => r.eval(&self.vars).map(|v| shown(&v)).unwrap_or_default(),
+            CheckOp::Eq(r) | CheckOp::Ne(r) => {
+                r.eval(&self.vars).map(|v| shown(&v)).unwrap_or_default()
+            }
             CheckOp::Matches(p) => p.source.clone(),
         };
         Err(Stop::Mismatch(Failure {
@@ -582,7 +783,10 @@ impl<'a> Exec<'a> {
 
 /// A plain-words hint for what arrived, when one applies.
 pub(crate) fn hint_for(partial: &[u8]) -> Option<String> {
-    let bare_lf = partial.iter().enumerate().any(|(i, &b)| b == b'\n' && (i == 0 || partial[i - 1] != b'\r'));
+    let bare_lf = partial
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && (i == 0 || partial[i - 1] != b'\r'));
     bare_lf.then(|| "a line ends in a bare LF: lines must end with CRLF (\\r\\n)".to_string())
 }
 
@@ -593,9 +797,18 @@ mod tests {
     #[test]
     fn outcomes_by_level_and_extension() {
         assert_eq!(mismatch_outcome(Level::Must, false, true), Outcome::Fail);
-        assert_eq!(mismatch_outcome(Level::Should, false, false), Outcome::NonStrict);
-        assert_eq!(mismatch_outcome(Level::May, false, false), Outcome::Informational);
-        assert_eq!(mismatch_outcome(Level::Must, true, true), Outcome::Unimplemented);
+        assert_eq!(
+            mismatch_outcome(Level::Should, false, false),
+            Outcome::NonStrict
+        );
+        assert_eq!(
+            mismatch_outcome(Level::May, false, false),
+            Outcome::Informational
+        );
+        assert_eq!(
+            mismatch_outcome(Level::Must, true, true),
+            Outcome::Unimplemented
+        );
         assert_eq!(mismatch_outcome(Level::Must, true, false), Outcome::Fail);
     }
 

@@ -85,16 +85,43 @@ pub struct Conn {
 
 impl Conn {
     /// A connection over a TCP stream.
-    pub fn stream(name: &str, s: MaybeTls, peer: SocketAddr, host: &str, protocol: Arc<dyn Protocol>, framer: Box<dyn Framer>) -> Conn {
+    pub fn stream(
+        name: &str,
+        s: MaybeTls,
+        peer: SocketAddr,
+        host: &str,
+        protocol: Arc<dyn Protocol>,
+        framer: Box<dyn Framer>,
+    ) -> Conn {
         Conn::new(name, Io::Stream(s), peer, host, protocol, framer)
     }
 
     /// A connection over a connected UDP socket.
-    pub fn datagram(name: &str, s: UdpSocket, peer: SocketAddr, protocol: Arc<dyn Protocol>, framer: Box<dyn Framer>) -> Conn {
-        Conn::new(name, Io::Datagram(s), peer, &peer.ip().to_string(), protocol, framer)
+    pub fn datagram(
+        name: &str,
+        s: UdpSocket,
+        peer: SocketAddr,
+        protocol: Arc<dyn Protocol>,
+        framer: Box<dyn Framer>,
+    ) -> Conn {
+        Conn::new(
+            name,
+            Io::Datagram(s),
+            peer,
+            &peer.ip().to_string(),
+            protocol,
+            framer,
+        )
     }
 
-    fn new(name: &str, io: Io, peer: SocketAddr, host: &str, protocol: Arc<dyn Protocol>, framer: Box<dyn Framer>) -> Conn {
+    fn new(
+        name: &str,
+        io: Io,
+        peer: SocketAddr,
+        host: &str,
+        protocol: Arc<dyn Protocol>,
+        framer: Box<dyn Framer>,
+    ) -> Conn {
         Conn {
             name: name.to_string(),
             io,
@@ -125,7 +152,12 @@ impl Conn {
     }
 
     /// Write `data` in one `write` (plus flush), within `deadline`.
-    pub async fn send(&mut self, data: &[u8], deadline: Instant, rec: &mut Recorder) -> Result<(), String> {
+    pub async fn send(
+        &mut self,
+        data: &[u8],
+        deadline: Instant,
+        rec: &mut Recorder,
+    ) -> Result<(), String> {
         rec.sent(&self.name, data);
         self.framer.sent(data);
         let r = match &mut self.io {
@@ -142,23 +174,38 @@ impl Conn {
         match r {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(format!("write on `{}` failed: {e}", self.name)),
-            Err(_) => Err(format!("write on `{}` did not complete in time (the peer does not read)", self.name)),
+            Err(_) => Err(format!(
+                "write on `{}` did not complete in time (the peer does not read)",
+                self.name
+            )),
         }
     }
 
     /// Read more bytes (or one datagram) before `deadline`. `Ok(0)`: the peer closed.
     async fn fill(&mut self, deadline: Instant, rec: &mut Recorder) -> Result<usize, ReadError> {
         if let Some(how) = &self.ended {
-            return Err(ReadError::Closed { partial: self.take_partial(), how: how.clone() });
+            return Err(ReadError::Closed {
+                partial: self.take_partial(),
+                how: how.clone(),
+            });
         }
-        let mut chunk = vec![0u8; if matches!(self.io, Io::Datagram(_)) { MAX_DATAGRAM } else { READ_CHUNK }];
+        let mut chunk = vec![
+            0u8;
+            if matches!(self.io, Io::Datagram(_)) {
+                MAX_DATAGRAM
+            } else {
+                READ_CHUNK
+            }
+        ];
         let r = match &mut self.io {
             Io::Stream(s) => timeout_at(deadline, s.read(&mut chunk)).await,
             Io::Datagram(u) => timeout_at(deadline, u.recv(&mut chunk)).await,
             Io::Closed => Ok(Ok(0)),
         };
         match r {
-            Err(_) => Err(ReadError::Timeout { partial: self.take_partial() }),
+            Err(_) => Err(ReadError::Timeout {
+                partial: self.take_partial(),
+            }),
             Ok(Ok(0)) if !matches!(self.io, Io::Datagram(_)) => {
                 self.ended = Some("closed by the peer".into());
                 rec.note(&self.name, "peer closed the connection");
@@ -203,7 +250,10 @@ impl Conn {
         // Nothing that could complete (or break) a line-ended unit arrived since the last
         // look: do not re-scan a long unterminated line on every read.
         let fresh = self.buf.get(self.scanned..).unwrap_or_default();
-        if self.framer.completes_at_line_end() && !fresh.contains(&b'\n') && self.buf.len() <= limits.max_line.saturating_add(2) {
+        if self.framer.completes_at_line_end()
+            && !fresh.contains(&b'\n')
+            && self.buf.len() <= limits.max_line.saturating_add(2)
+        {
             self.scanned = self.buf.len();
             return Ok(None);
         }
@@ -214,46 +264,71 @@ impl Conn {
                 self.units_read += 1;
                 Ok(Some(u))
             }
-            Ok(None) if self.buf.len() > limits.max_reply.saturating_add(limits.max_line) => Err(ReadError::Frame {
-                error: FrameError::TooLarge(format!(
-                    "reply larger than {} bytes (--max-reply) without being complete",
-                    limits.max_reply
-                )),
-                partial: self.take_partial(),
-            }),
+            Ok(None) if self.buf.len() > limits.max_reply.saturating_add(limits.max_line) => {
+                Err(ReadError::Frame {
+                    error: FrameError::TooLarge(format!(
+                        "reply larger than {} bytes (--max-reply) without being complete",
+                        limits.max_reply
+                    )),
+                    partial: self.take_partial(),
+                })
+            }
             Ok(None) => {
                 self.scanned = self.buf.len();
                 Ok(None)
             }
-            Err(error) => Err(ReadError::Frame { error, partial: self.take_partial() }),
+            Err(error) => Err(ReadError::Frame {
+                error,
+                partial: self.take_partial(),
+            }),
         }
     }
 
     /// The next unit, before `deadline`.
-    pub async fn next_unit(&mut self, deadline: Instant, limits: &Limits, rec: &mut Recorder) -> Result<Unit, ReadError> {
+    pub async fn next_unit(
+        &mut self,
+        deadline: Instant,
+        limits: &Limits,
+        rec: &mut Recorder,
+    ) -> Result<Unit, ReadError> {
         loop {
             if let Some(u) = self.buffered_unit(limits)? {
                 return Ok(u);
             }
             if self.fill(deadline, rec).await? == 0 {
                 let how = self.ended.clone().unwrap_or_else(|| "closed".into());
-                return Err(ReadError::Closed { partial: self.take_partial(), how });
+                return Err(ReadError::Closed {
+                    partial: self.take_partial(),
+                    how,
+                });
             }
         }
     }
 
     /// Wait for the peer to close: `Ok` on EOF or reset; any data first is returned as
     /// the error's `partial`.
-    pub async fn expect_close(&mut self, deadline: Instant, rec: &mut Recorder) -> Result<(), ReadError> {
+    pub async fn expect_close(
+        &mut self,
+        deadline: Instant,
+        rec: &mut Recorder,
+    ) -> Result<(), ReadError> {
         if !self.pushed_back.is_empty() || !self.buf.is_empty() || !self.datagrams.is_empty() {
-            let mut partial: Vec<u8> = self.pushed_back.iter().flat_map(|u| u.raw.clone()).collect();
+            let mut partial: Vec<u8> = self
+                .pushed_back
+                .iter()
+                .flat_map(|u| u.raw.clone())
+                .collect();
             partial.extend_from_slice(&self.buf);
             return Err(ReadError::Unexpected { partial });
         }
         match self.fill(deadline, rec).await {
             Ok(0) | Err(ReadError::Closed { .. }) => Ok(()),
             Ok(_) => {
-                let partial = if self.buf.is_empty() { self.datagrams.front().cloned().unwrap_or_default() } else { self.buf.clone() };
+                let partial = if self.buf.is_empty() {
+                    self.datagrams.front().cloned().unwrap_or_default()
+                } else {
+                    self.buf.clone()
+                };
                 Err(ReadError::Unexpected { partial })
             }
             Err(e) => Err(e),
@@ -261,23 +336,35 @@ impl Conn {
     }
 
     /// Nothing for `until`: `Ok` when the deadline passes quietly.
-    pub async fn expect_silence(&mut self, until: Instant, rec: &mut Recorder) -> Result<(), ReadError> {
+    pub async fn expect_silence(
+        &mut self,
+        until: Instant,
+        rec: &mut Recorder,
+    ) -> Result<(), ReadError> {
         if !self.pushed_back.is_empty() || !self.buf.is_empty() || !self.datagrams.is_empty() {
             let partial = self.buf.clone();
             return Err(ReadError::Unexpected { partial });
         }
         match self.fill(until, rec).await {
             Err(ReadError::Timeout { .. }) => Ok(()),
-            Ok(0) | Err(ReadError::Closed { .. }) => {
-                Err(ReadError::Closed { partial: Vec::new(), how: self.ended.clone().unwrap_or_default() })
-            }
-            Ok(_) => Err(ReadError::Unexpected { partial: self.buf.clone() }),
+            Ok(0) | Err(ReadError::Closed { .. }) => Err(ReadError::Closed {
+                partial: Vec::new(),
+                how: self.ended.clone().unwrap_or_default(),
+            }),
+            Ok(_) => Err(ReadError::Unexpected {
+                partial: self.buf.clone(),
+            }),
             Err(e) => Err(e),
         }
     }
 
     /// Read until the peer closes, at most `cap` bytes.
-    pub async fn recv_all(&mut self, deadline: Instant, cap: usize, rec: &mut Recorder) -> Result<Vec<u8>, ReadError> {
+    pub async fn recv_all(
+        &mut self,
+        deadline: Instant,
+        cap: usize,
+        rec: &mut Recorder,
+    ) -> Result<Vec<u8>, ReadError> {
         let mut out: Vec<u8> = self.pushed_back.drain(..).flat_map(|u| u.raw).collect();
         loop {
             out.append(&mut self.buf);
@@ -287,7 +374,9 @@ impl Conn {
             }
             if out.len() > cap {
                 return Err(ReadError::Frame {
-                    error: FrameError::TooLarge(format!("more than {cap} bytes before the close (--max-reply)")),
+                    error: FrameError::TooLarge(format!(
+                        "more than {cap} bytes before the close (--max-reply)"
+                    )),
                     partial: out.get(..256).unwrap_or(&out).to_vec(),
                 });
             }
@@ -302,7 +391,12 @@ impl Conn {
 
     /// Upgrade to TLS on `side` (client for STARTTLS, server in the server role). Bytes
     /// already buffered are refused: they arrived before the handshake (RFC 3207 §4.2).
-    pub async fn upgrade(&mut self, side: &TlsSide, deadline: Instant, rec: &mut Recorder) -> Result<(), String> {
+    pub async fn upgrade(
+        &mut self,
+        side: &TlsSide,
+        deadline: Instant,
+        rec: &mut Recorder,
+    ) -> Result<(), String> {
         if !self.buf.is_empty() || !self.pushed_back.is_empty() {
             return Err(format!(
                 "{} byte(s) arrived after the TLS go-ahead and before the handshake",
@@ -317,7 +411,11 @@ impl Conn {
                 let info = match &tls {
                     MaybeTls::Client(c) => {
                         let st = c.get_ref().1;
-                        format!("TLS established ({:?}, {:?})", st.protocol_version(), st.negotiated_cipher_suite().map(|c| c.suite()))
+                        format!(
+                            "TLS established ({:?}, {:?})",
+                            st.protocol_version(),
+                            st.negotiated_cipher_suite().map(|c| c.suite())
+                        )
                     }
                     _ => "TLS established".to_string(),
                 };
@@ -379,9 +477,28 @@ pub async fn connect_udp(addr: &str) -> Result<(UdpSocket, SocketAddr), String> 
         .map_err(|e| format!("cannot resolve {addr}: {e}"))?
         .next()
         .ok_or_else(|| format!("cannot resolve {addr}"))?;
-    let local: SocketAddr = if peer.is_ipv4() { ([127, 0, 0, 1], 0).into() } else { (std::net::Ipv6Addr::LOCALHOST, 0).into() };
-    let local = if peer.ip().is_loopback() { local } else { SocketAddr::new(if peer.is_ipv4() { [0, 0, 0, 0].into() } else { std::net::Ipv6Addr::UNSPECIFIED.into() }, 0) };
-    let s = UdpSocket::bind(local).await.map_err(|e| format!("cannot bind a UDP socket: {e}"))?;
-    s.connect(peer).await.map_err(|e| format!("cannot connect UDP to {addr}: {e}"))?;
+    let local: SocketAddr = if peer.is_ipv4() {
+        ([127, 0, 0, 1], 0).into()
+    } else {
+        (std::net::Ipv6Addr::LOCALHOST, 0).into()
+    };
+    let local = if peer.ip().is_loopback() {
+        local
+    } else {
+        SocketAddr::new(
+            if peer.is_ipv4() {
+                [0, 0, 0, 0].into()
+            } else {
+                std::net::Ipv6Addr::UNSPECIFIED.into()
+            },
+            0,
+        )
+    };
+    let s = UdpSocket::bind(local)
+        .await
+        .map_err(|e| format!("cannot bind a UDP socket: {e}"))?;
+    s.connect(peer)
+        .await
+        .map_err(|e| format!("cannot connect UDP to {addr}: {e}"))?;
     Ok((s, peer))
 }

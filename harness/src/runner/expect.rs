@@ -25,10 +25,14 @@ fn match_expect(e: &Expect, unit: &Unit, vars: &Vars) -> Result<Verdict, MatchEr
     }
     let want = e.lines.len() + 1;
     if unit.lines.len() != want {
-        return Ok(Verdict::NoMatch(format!("expected {want} lines, got {}", unit.lines.len())));
+        return Ok(Verdict::NoMatch(format!(
+            "expected {want} lines, got {}",
+            unit.lines.len()
+        )));
     }
     let mut caps = Vec::new();
-    let patterns = std::iter::once((e.line, &e.pattern)).chain(e.lines.iter().map(|(l, p)| (*l, p)));
+    let patterns =
+        std::iter::once((e.line, &e.pattern)).chain(e.lines.iter().map(|(l, p)| (*l, p)));
     for (i, ((line, p), ul)) in patterns.zip(&unit.lines).enumerate() {
         match p.match_line(ul, vars)? {
             Some(c) => caps.extend(c),
@@ -47,27 +51,37 @@ fn match_expect(e: &Expect, unit: &Unit, vars: &Vars) -> Result<Verdict, MatchEr
 
 impl Exec<'_> {
     fn match_error(&self, e: MatchError) -> Stop {
-        Stop::Error(Failure { line: self.line, message: e.to_string(), ..Failure::default() })
+        Stop::Error(Failure {
+            line: self.line,
+            message: e.to_string(),
+            ..Failure::default()
+        })
     }
 
-    /// Read one unit on `conn`, checking the active `S!` patterns against it.
-    async fn read_unit(&mut self, conn: &str, deadline: Instant, expected: &str) -> Result<Unit, Stop> {
+    /// Read one unit on `conn`.
+    async fn read_unit(
+        &mut self,
+        conn: &str,
+        deadline: Instant,
+        expected: &str,
+    ) -> Result<Unit, Stop> {
         let line = self.line;
         let limits = self.env.options.limits;
         let (c, rec) = self.conn_rec(conn)?;
         let r = c.next_unit(deadline, &limits, rec).await;
-        let unit = match r {
-            Ok(u) => u,
-            Err(e) => return Err(self.read_failure(e, line, expected, conn)),
-        };
-        self.check_must_not(conn, &unit)?;
-        Ok(unit)
+        r.map_err(|e| self.read_failure(e, line, expected, conn))
     }
 
+    /// The active `S!` patterns against a unit that no expectation takes.
     fn check_must_not(&mut self, conn: &str, unit: &Unit) -> Result<(), Stop> {
-        let Some(c) = self.conns.get(conn) else { return Ok(()) };
+        let Some(c) = self.conns.get(conn) else {
+            return Ok(());
+        };
         for (line, p) in &c.must_not {
-            if p.match_unit(unit, &self.vars).map_err(|e| self.match_error(e))?.is_some() {
+            if p.match_unit(unit, &self.vars)
+                .map_err(|e| self.match_error(e))?
+                .is_some()
+            {
                 return Err(Stop::Mismatch(Failure {
                     line: *line,
                     message: "a reply that must not arrive did".into(),
@@ -82,7 +96,14 @@ impl Exec<'_> {
     }
 
     /// A unit matched: its captures, `${_reply}`, `${_body}`, PASV/EPSV, `S!` cleared.
-    fn accept_unit(&mut self, conn: &str, unit: &Unit, caps: Captures, line: u32, source: &str) -> Result<(), Stop> {
+    fn accept_unit(
+        &mut self,
+        conn: &str,
+        unit: &Unit,
+        caps: Captures,
+        line: u32,
+        source: &str,
+    ) -> Result<(), Stop> {
         if let Some(v) = unit.violations.first() {
             return Err(Stop::Mismatch(Failure {
                 line,
@@ -122,14 +143,25 @@ impl Exec<'_> {
     }
 
     /// `S: PATTERN` (and its `S|` lines).
-    pub(crate) async fn expect(&mut self, conn: &str, e: &Expect, source: &str) -> Result<(), Stop> {
+    pub(crate) async fn expect(
+        &mut self,
+        conn: &str,
+        e: &Expect,
+        source: &str,
+    ) -> Result<(), Stop> {
         let deadline = self.deadline();
         let mut skipped = 0usize;
         loop {
             let unit = self.read_unit(conn, deadline, source).await?;
-            match match_expect(e, &unit, &self.vars).map_err(|x| self.match_error(x))? {
+            let verdict = match_expect(e, &unit, &self.vars).map_err(|x| self.match_error(x))?;
+            if matches!(verdict, Verdict::NoMatch(_)) {
+                self.check_must_not(conn, &unit)?;
+            }
+            match verdict {
                 Verdict::Match(caps) => return self.accept_unit(conn, &unit, caps, e.line, source),
-                Verdict::NoMatch(_) if self.skippable(&unit) && skipped < self.env.options.limits.max_lines() => {
+                Verdict::NoMatch(_)
+                    if self.skippable(&unit) && skipped < self.env.options.limits.max_lines() =>
+                {
                     skipped += 1;
                 }
                 Verdict::NoMatch(why) => return Err(self.no_match(e.line, source, &unit, why)),
@@ -138,7 +170,12 @@ impl Exec<'_> {
     }
 
     /// `S? PATTERN`: consume the next unit if it matches, else leave it.
-    pub(crate) async fn optional(&mut self, conn: &str, p: &Pattern, source: &str) -> Result<(), Stop> {
+    pub(crate) async fn optional(
+        &mut self,
+        conn: &str,
+        p: &Pattern,
+        source: &str,
+    ) -> Result<(), Stop> {
         let line = self.line;
         let limits = self.env.options.limits;
         let deadline = self.deadline();
@@ -147,11 +184,15 @@ impl Exec<'_> {
             Ok(u) => u,
             // Nothing came (or the peer closed): the optional unit is absent; the next step
             // sees the same state.
-            Err(super::conn::ReadError::Timeout { .. } | super::conn::ReadError::Closed { .. }) => return Ok(()),
+            Err(super::conn::ReadError::Timeout { .. } | super::conn::ReadError::Closed { .. }) => {
+                return Ok(());
+            }
             Err(e) => return Err(self.read_failure(e, line, source, conn)),
         };
-        self.check_must_not(conn, &unit)?;
-        match p.match_unit(&unit, &self.vars).map_err(|x| self.match_error(x))? {
+        match p
+            .match_unit(&unit, &self.vars)
+            .map_err(|x| self.match_error(x))?
+        {
             Some(caps) => self.accept_unit(conn, &unit, caps, line, source),
             None => {
                 self.conn(conn)?.pushed_back.push_front(unit);
@@ -165,7 +206,10 @@ impl Exec<'_> {
         let deadline = self.deadline();
         let source = format!(
             "unordered {{ {} }}",
-            list.iter().map(|e| e.pattern.source.as_str()).collect::<Vec<_>>().join(" ; ")
+            list.iter()
+                .map(|e| e.pattern.source.as_str())
+                .collect::<Vec<_>>()
+                .join(" ; ")
         );
         let mut units: Vec<(Unit, Vec<Option<Captures>>)> = Vec::new();
         let mut skipped = 0usize;
@@ -173,27 +217,41 @@ impl Exec<'_> {
             let unit = self.read_unit(conn, deadline, &source).await?;
             let mut fits = Vec::with_capacity(list.len());
             for e in list {
-                fits.push(match match_expect(e, &unit, &self.vars).map_err(|x| self.match_error(x))? {
-                    Verdict::Match(c) => Some(c),
-                    Verdict::NoMatch(_) => None,
-                });
+                fits.push(
+                    match match_expect(e, &unit, &self.vars).map_err(|x| self.match_error(x))? {
+                        Verdict::Match(c) => Some(c),
+                        Verdict::NoMatch(_) => None,
+                    },
+                );
             }
             if fits.iter().any(Option::is_some) {
                 units.push((unit, fits));
-            } else if self.skippable(&unit) && skipped < self.env.options.limits.max_lines() {
+                continue;
+            }
+            self.check_must_not(conn, &unit)?;
+            if self.skippable(&unit) && skipped < self.env.options.limits.max_lines() {
                 skipped += 1;
             } else {
                 let line = list.first().map_or(self.line, |e| e.line);
-                return Err(self.no_match(line, &source, &unit, "the reply matches none of the unordered patterns".into()));
+                return Err(self.no_match(
+                    line,
+                    &source,
+                    &unit,
+                    "the reply matches none of the unordered patterns".into(),
+                ));
             }
         }
-        let adj: Vec<Vec<bool>> = units.iter().map(|(_, f)| f.iter().map(Option::is_some).collect()).collect();
+        let adj: Vec<Vec<bool>> = units
+            .iter()
+            .map(|(_, f)| f.iter().map(Option::is_some).collect())
+            .collect();
         let Some(assign) = perfect_matching(&adj) else {
             let line = list.first().map_or(self.line, |e| e.line);
             let got: Vec<String> = units.iter().map(|(u, _)| shown(&u.text)).collect();
             return Err(Stop::Mismatch(Failure {
                 line,
-                message: "the replies cannot be paired one to one with the unordered patterns".into(),
+                message: "the replies cannot be paired one to one with the unordered patterns"
+                    .into(),
                 expected: Some(source),
                 actual: Some(got.join(" | ")),
                 ..Failure::default()
@@ -231,7 +289,12 @@ impl Exec<'_> {
     }
 
     /// `expect silence DUR`.
-    pub(crate) async fn expect_silence(&mut self, conn: &str, d: Duration, source: &str) -> Result<(), Stop> {
+    pub(crate) async fn expect_silence(
+        &mut self,
+        conn: &str,
+        d: Duration,
+        source: &str,
+    ) -> Result<(), Stop> {
         let line = self.line;
         let (c, rec) = self.conn_rec(conn)?;
         match c.expect_silence(Instant::now() + d, rec).await {
@@ -246,7 +309,9 @@ impl Exec<'_> {
         let names: Vec<String> = self.conns.keys().cloned().collect();
         for name in names {
             for _ in 0..limits.max_lines() {
-                let Some(c) = self.conns.get_mut(&name) else { break };
+                let Some(c) = self.conns.get_mut(&name) else {
+                    break;
+                };
                 if c.must_not.is_empty() {
                     break;
                 }
@@ -265,7 +330,12 @@ impl Exec<'_> {
 fn perfect_matching(adj: &[Vec<bool>]) -> Option<Vec<usize>> {
     let n = adj.len();
     let mut owner: Vec<Option<usize>> = vec![None; n];
-    fn augment(u: usize, adj: &[Vec<bool>], seen: &mut [bool], owner: &mut [Option<usize>]) -> bool {
+    fn augment(
+        u: usize,
+        adj: &[Vec<bool>],
+        seen: &mut [bool],
+        owner: &mut [Option<usize>],
+    ) -> bool {
         for p in 0..adj[u].len() {
             if adj[u][p] && !seen[p] {
                 seen[p] = true;
@@ -299,6 +369,9 @@ mod tests {
         // Unit 0 fits both patterns, unit 1 only the first: greedy would fail.
         let adj = vec![vec![true, true], vec![true, false]];
         assert_eq!(perfect_matching(&adj), Some(vec![1, 0]));
-        assert_eq!(perfect_matching(&[vec![true, false], vec![true, false]]), None);
+        assert_eq!(
+            perfect_matching(&[vec![true, false], vec![true, false]]),
+            None
+        );
     }
 }

@@ -69,7 +69,12 @@ impl Default for Fixtures {
 impl Fixtures {
     /// Everything a transcript may require: what the reference servers provide.
     pub fn reference() -> Fixtures {
-        Fixtures { mailbox_count: Some(2), tls: true, everything: true, ..Fixtures::default() }
+        Fixtures {
+            mailbox_count: Some(2),
+            tls: true,
+            everything: true,
+            ..Fixtures::default()
+        }
     }
 
     /// The first requirement of `requires` that is not met, with the reason.
@@ -79,13 +84,18 @@ impl Fixtures {
         }
         requires.iter().find_map(|r| {
             if r == "tls" {
-                (!self.tls).then(|| "requires tls: the target does not offer TLS (pass --tls)".to_string())
+                (!self.tls)
+                    .then(|| "requires tls: the target does not offer TLS (pass --tls)".to_string())
             } else if let Some(n) = r.strip_prefix("mailbox:") {
                 let want: u32 = n.parse().unwrap_or(u32::MAX);
                 match self.mailbox_count {
                     Some(have) if have >= want => None,
-                    Some(have) => Some(format!("requires {r}: the maildrop holds {have} message(s)")),
-                    None => Some(format!("requires {r}: say how many messages the maildrop holds (--mailbox-count)")),
+                    Some(have) => Some(format!(
+                        "requires {r}: the maildrop holds {have} message(s)"
+                    )),
+                    None => Some(format!(
+                        "requires {r}: say how many messages the maildrop holds (--mailbox-count)"
+                    )),
                 }
             } else if r.starts_with("user:") {
                 // The case logs in as ${user}/${pass}: any configured user will do.
@@ -225,10 +235,18 @@ pub async fn run_transcripts(
         wirecheck_wire::tls::client_config_trusting(&options.tls_roots)
     }
     .map_err(|e| RunError::Tls(e.to_string()))?;
-    let tls = Arc::new(TlsConfigs { client, server: tokio::sync::OnceCell::new() });
-    let needs_server = transcripts.iter().any(|t| t.meta.role == Role::Client && t.meta.protocol != "scenarios");
+    let tls = Arc::new(TlsConfigs {
+        client,
+        server: tokio::sync::OnceCell::new(),
+    });
+    let needs_server = transcripts
+        .iter()
+        .any(|t| t.meta.role == Role::Client && t.meta.protocol != "scenarios");
     let managed = match &target.kind {
-        TargetKind::Command { cmd, isolate: false } if needs_server => {
+        TargetKind::Command {
+            cmd,
+            isolate: false,
+        } if needs_server => {
             let m = Arc::new(Managed::new(cmd, options.startup_timeout));
             m.ensure().await?;
             Some(m)
@@ -245,7 +263,13 @@ pub async fn run_transcripts(
     let mut tasks = tokio::task::JoinSet::new();
     for (i, t) in transcripts.iter().enumerate() {
         let t = (*t).clone();
-        let (sem, target, opts, tls, managed) = (sem.clone(), target.clone(), opts.clone(), tls.clone(), managed.clone());
+        let (sem, target, opts, tls, managed) = (
+            sem.clone(),
+            target.clone(),
+            opts.clone(),
+            tls.clone(),
+            managed.clone(),
+        );
         tasks.spawn(async move {
             let _permit = sem.acquire_owned().await;
             if let Some(p) = &opts.progress {
@@ -272,18 +296,31 @@ pub async fn run_transcripts(
     let cases: Vec<CaseResult> = results
         .into_iter()
         .zip(transcripts)
-        .map(|(r, t)| r.unwrap_or_else(|| case::error_result(t, "the case's task failed (a wirecheck bug)")))
+        .map(|(r, t)| {
+            r.unwrap_or_else(|| case::error_result(t, "the case's task failed (a wirecheck bug)"))
+        })
         .collect();
     let summary = Summary::of(&cases);
-    Ok(TargetReport { name: target.name.clone().unwrap_or_else(|| target.describe()), target: target.describe(), cases, summary })
+    Ok(TargetReport {
+        name: target.name.clone().unwrap_or_else(|| target.describe()),
+        target: target.describe(),
+        cases,
+        summary,
+    })
 }
 
 /// Fail fast when nothing listens at a TCP target.
-async fn probe(addr: &str, transcripts: &[&Transcript], options: &RunOptions) -> Result<(), RunError> {
+async fn probe(
+    addr: &str,
+    transcripts: &[&Transcript],
+    options: &RunOptions,
+) -> Result<(), RunError> {
     let tcp = transcripts.iter().any(|t| {
         t.meta.role == Role::Client
-            && crate::protocol::by_name(crate::transcript::script::framing_protocol(&t.meta.protocol))
-                .is_some_and(|p| p.default_transport() == crate::protocol::Transport::Stream)
+            && crate::protocol::by_name(crate::transcript::script::framing_protocol(
+                &t.meta.protocol,
+            ))
+            .is_some_and(|p| p.default_transport() == crate::protocol::Transport::Stream)
     });
     if !tcp {
         return Ok(());
@@ -292,10 +329,19 @@ async fn probe(addr: &str, transcripts: &[&Transcript], options: &RunOptions) ->
     conn::connect_tcp(addr, deadline)
         .await
         .map(drop)
-        .map_err(|message| RunError::Unreachable { addr: addr.to_string(), message })
+        .map_err(|message| RunError::Unreachable {
+            addr: addr.to_string(),
+            message,
+        })
 }
 
-async fn run_one(t: &Transcript, target: &TargetSpec, managed: Option<&Managed>, opts: &RunOptions, tls: &TlsConfigs) -> CaseResult {
+async fn run_one(
+    t: &Transcript,
+    target: &TargetSpec,
+    managed: Option<&Managed>,
+    opts: &RunOptions,
+    tls: &TlsConfigs,
+) -> CaseResult {
     if let Some(reason) = opts.fixtures.unmet(&t.meta.requires) {
         return case::skipped_result(t, &reason);
     }
@@ -305,34 +351,56 @@ async fn run_one(t: &Transcript, target: &TargetSpec, managed: Option<&Managed>,
             TargetKind::Command { cmd, .. } => Some(cmd.clone()),
             TargetKind::Addr(_) => None,
         };
-        let env = CaseEnv { target: CaseTarget::ClientCmd(cmd), services, options: opts, tls };
+        let env = CaseEnv {
+            target: CaseTarget::ClientCmd(cmd),
+            services,
+            options: opts,
+            tls,
+        };
         return case::run_case(t, &env).await;
     }
     match &target.kind {
         TargetKind::Addr(a) => {
-            let env = CaseEnv { target: CaseTarget::Addr(a.clone()), services, options: opts, tls };
+            let env = CaseEnv {
+                target: CaseTarget::Addr(a.clone()),
+                services,
+                options: opts,
+                tls,
+            };
             case::run_case(t, &env).await
         }
-        TargetKind::Command { cmd, isolate: true } => match target::start(cmd, opts.startup_timeout).await {
-            Ok(started) => {
-                let env = CaseEnv { target: CaseTarget::Addr(started.addr.to_string()), services, options: opts, tls };
-                let mut r = case::run_case(t, &env).await;
-                let mut process = started.process;
-                if let Some(status) = process.exited() {
-                    died(&mut r, &status, &process.stderr_tail());
+        TargetKind::Command { cmd, isolate: true } => {
+            match target::start(cmd, opts.startup_timeout).await {
+                Ok(started) => {
+                    let env = CaseEnv {
+                        target: CaseTarget::Addr(started.addr.to_string()),
+                        services,
+                        options: opts,
+                        tls,
+                    };
+                    let mut r = case::run_case(t, &env).await;
+                    let mut process = started.process;
+                    if let Some(status) = process.exited() {
+                        died(&mut r, &status, &process.stderr_tail());
+                    }
+                    process.stop(Duration::from_secs(2)).await;
+                    r
                 }
-                process.stop(Duration::from_secs(2)).await;
-                r
+                Err(e) => case::error_result(t, &e.to_string()),
             }
-            Err(e) => case::error_result(t, &e.to_string()),
-        },
+        }
         TargetKind::Command { .. } => {
             let Some(m) = managed else {
                 return case::error_result(t, "the target command was not started");
             };
             match m.ensure().await {
                 Ok(addr) => {
-                    let env = CaseEnv { target: CaseTarget::Addr(addr.to_string()), services, options: opts, tls };
+                    let env = CaseEnv {
+                        target: CaseTarget::Addr(addr.to_string()),
+                        services,
+                        options: opts,
+                        tls,
+                    };
                     let mut r = case::run_case(t, &env).await;
                     if let Some(d) = m.check().await {
                         died(&mut r, &d.status, &d.stderr);
@@ -358,7 +426,14 @@ fn died(r: &mut CaseResult, status: &str, stderr: &str) {
         None => msg,
     });
     if !tail.is_empty() {
-        let cut: String = tail.chars().rev().take(1000).collect::<Vec<_>>().into_iter().rev().collect();
+        let cut: String = tail
+            .chars()
+            .rev()
+            .take(1000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         r.hint = Some(format!("its stderr ends with: {cut}"));
     }
 }
@@ -371,10 +446,21 @@ mod tests {
     fn requirements() {
         let f = Fixtures::default();
         assert!(f.unmet(&["user:alice".into()]).is_none());
-        assert!(f.unmet(&["mailbox:2".into()]).unwrap().contains("--mailbox-count"));
+        assert!(
+            f.unmet(&["mailbox:2".into()])
+                .unwrap()
+                .contains("--mailbox-count")
+        );
         assert!(f.unmet(&["tls".into()]).is_some());
-        let f = Fixtures { mailbox_count: Some(1), ..Fixtures::default() };
+        let f = Fixtures {
+            mailbox_count: Some(1),
+            ..Fixtures::default()
+        };
         assert!(f.unmet(&["mailbox:2".into()]).unwrap().contains("holds 1"));
-        assert!(Fixtures::reference().unmet(&["mailbox:2".into(), "tls".into(), "odd".into()]).is_none());
+        assert!(
+            Fixtures::reference()
+                .unmet(&["mailbox:2".into(), "tls".into(), "odd".into()])
+                .is_none()
+        );
     }
 }

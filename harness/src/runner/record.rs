@@ -22,11 +22,22 @@ pub struct Recorder {
 impl Recorder {
     /// Keep at most `cap` bytes of traffic.
     pub fn new(start: Instant, cap: usize) -> Recorder {
-        Recorder { start, events: Vec::new(), bytes: 0, cap, dropped: 0, truncated_noted: false }
+        Recorder {
+            start,
+            events: Vec::new(),
+            bytes: 0,
+            cap,
+            dropped: 0,
+            truncated_noted: false,
+        }
     }
 
     fn t_ms(&self) -> u64 {
-        self.start.elapsed().as_millis().try_into().unwrap_or(u64::MAX)
+        self.start
+            .elapsed()
+            .as_millis()
+            .try_into()
+            .unwrap_or(u64::MAX)
     }
 
     /// Bytes wirecheck sent on `conn`.
@@ -43,7 +54,12 @@ impl Recorder {
     pub fn note(&mut self, conn: &str, text: impl Into<String>) {
         if self.events.len() < MAX_EVENTS {
             let t_ms = self.t_ms();
-            self.events.push(Event { t_ms, conn: conn.to_string(), dir: Direction::Note, data: text.into() });
+            self.events.push(Event {
+                t_ms,
+                conn: conn.to_string(),
+                dir: Direction::Note,
+                data: text.into(),
+            });
         }
     }
 
@@ -73,7 +89,12 @@ impl Recorder {
             return;
         }
         if self.events.len() < MAX_EVENTS {
-            self.events.push(Event { t_ms, conn: conn.to_string(), dir, data });
+            self.events.push(Event {
+                t_ms,
+                conn: conn.to_string(),
+                dir,
+                data,
+            });
         } else {
             self.dropped += keep as u64;
         }
@@ -92,7 +113,10 @@ impl Recorder {
                 t_ms,
                 conn: String::new(),
                 dir: Direction::Note,
-                data: format!("{} bytes of traffic not recorded (cap {} bytes)", self.dropped, self.cap),
+                data: format!(
+                    "{} bytes of traffic not recorded (cap {} bytes)",
+                    self.dropped, self.cap
+                ),
             });
         }
         self.events
@@ -111,7 +135,12 @@ mod tests {
         r.received("main", b"more");
         assert_eq!(r.recorded_bytes(), 10);
         let ev = r.finish();
-        assert!(ev.last().unwrap().data.contains("102 bytes of traffic not recorded"));
+        assert!(
+            ev.last()
+                .unwrap()
+                .data
+                .contains("102 bytes of traffic not recorded")
+        );
         assert_eq!(ev[0].data, "EHLO x\\r\\n");
     }
 }

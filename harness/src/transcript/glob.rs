@@ -8,6 +8,9 @@
 
 use super::template::{Expr, SyntaxError, Vars, escape, is_name_char, parse_braced};
 
+/// Captured variables, in pattern order.
+pub type Captures = Vec<(String, Vec<u8>)>;
+
 /// The largest (tokens + 1) × (text length + 1) table a match may use.
 pub const MAX_CELLS: usize = 64 * 1024 * 1024;
 
@@ -89,7 +92,9 @@ impl Glob {
                         )));
                     }
                     flush(&mut lit, &mut tokens);
-                    tokens.push(Token::Capture(String::from_utf8_lossy(&b[start..j]).into_owned()));
+                    tokens.push(Token::Capture(
+                        String::from_utf8_lossy(&b[start..j]).into_owned(),
+                    ));
                     i = j + 1;
                 }
                 b'$' if b.get(i + 1) == Some(&b'{') => {
@@ -122,7 +127,7 @@ impl Glob {
     }
 
     /// Match `text`; on success the captures, in pattern order.
-    pub fn matches(&self, text: &[u8], vars: &Vars) -> Result<Option<Vec<(String, Vec<u8>)>>, GlobError> {
+    pub fn matches(&self, text: &[u8], vars: &Vars) -> Result<Option<Captures>, GlobError> {
         if self.is_any() {
             return Ok(Some(Vec::new()));
         }
@@ -227,7 +232,10 @@ mod tests {
     use super::*;
 
     fn m(pat: &str, text: &str) -> Option<Vec<(String, Vec<u8>)>> {
-        Glob::parse(pat).unwrap().matches(text.as_bytes(), &Vars::new()).unwrap()
+        Glob::parse(pat)
+            .unwrap()
+            .matches(text.as_bytes(), &Vars::new())
+            .unwrap()
     }
 
     #[test]
@@ -236,7 +244,10 @@ mod tests {
         assert!(m("mail.example.test *", "mail.example.test ESMTP ready").is_some());
         assert!(m("*ready", "x\ny ready").is_some(), "* crosses new lines");
         assert!(m("a?c", "abc").is_some());
-        assert!(m("a?c", "aéc").is_some(), "? is one character, not one byte");
+        assert!(
+            m("a?c", "aéc").is_some(),
+            "? is one character, not one byte"
+        );
         assert!(m("a?c", "ac").is_none());
         assert!(m(r"a\*b", "a*b").is_some());
         assert!(m(r"a\*b", "axb").is_none());
@@ -246,7 +257,11 @@ mod tests {
 
     #[test]
     fn captures_are_shortest() {
-        let c = m("Entering Passive Mode ($(h1),$(rest))", "Entering Passive Mode (127,0,0,1,4,1)").unwrap();
+        let c = m(
+            "Entering Passive Mode ($(h1),$(rest))",
+            "Entering Passive Mode (127,0,0,1,4,1)",
+        )
+        .unwrap();
         assert_eq!(c[0], ("h1".to_string(), b"127".to_vec()));
         assert_eq!(c[1], ("rest".to_string(), b"0,0,1,4,1".to_vec()));
         let c = m("[UIDVALIDITY $(v)] *", "[UIDVALIDITY 42] UIDs valid").unwrap();
@@ -277,7 +292,10 @@ mod tests {
     fn over_large_table_is_an_error_not_a_hang() {
         let g = Glob::parse("*a*b*c*d*e*f*g*h*i*j*k*l*m*n*o*p*q*r*s*t*u*v*w*x*y*z*").unwrap();
         let text = vec![b'z'; 8 * 1024 * 1024];
-        assert!(matches!(g.matches(&text, &Vars::new()), Err(GlobError::TooLarge(_))));
+        assert!(matches!(
+            g.matches(&text, &Vars::new()),
+            Err(GlobError::TooLarge(_))
+        ));
     }
 
     #[test]

@@ -60,7 +60,16 @@ enum OneOrMany {
 }
 
 /// The protocols a transcript may name (the corpus directories, plus `line`).
-pub const PROTOCOLS: [&str; 8] = ["smtp", "pop3", "imap", "ftp", "dns", "message", "scenarios", "line"];
+pub const PROTOCOLS: [&str; 8] = [
+    "smtp",
+    "pop3",
+    "imap",
+    "ftp",
+    "dns",
+    "message",
+    "scenarios",
+    "line",
+];
 
 /// The default whole-transcript timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -70,7 +79,11 @@ pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Read and parse `root/rel`.
 pub fn parse_file(root: &Path, rel: &Path) -> Result<Transcript, Vec<ParseError>> {
     let text = std::fs::read_to_string(root.join(rel)).map_err(|e| {
-        vec![ParseError { file: rel.to_path_buf(), line: None, message: format!("cannot read: {e}") }]
+        vec![ParseError {
+            file: rel.to_path_buf(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        }]
     })?;
     parse_str(&text, rel, protocol_from_path(rel))
 }
@@ -78,9 +91,16 @@ pub fn parse_file(root: &Path, rel: &Path) -> Result<Transcript, Vec<ParseError>
 /// The protocol a path implies: its first directory, or its parent directory, when that is
 /// a protocol name.
 pub fn protocol_from_path(rel: &Path) -> Option<&'static str> {
-    let dirs: Vec<_> = rel.parent().into_iter().flat_map(|p| p.components()).collect();
-    let is = |c: &std::path::Component<'_>| PROTOCOLS.iter().find(|p| c.as_os_str() == **p).copied();
-    dirs.first().and_then(is).or_else(|| dirs.last().and_then(is))
+    let dirs: Vec<_> = rel
+        .parent()
+        .into_iter()
+        .flat_map(|p| p.components())
+        .collect();
+    let is =
+        |c: &std::path::Component<'_>| PROTOCOLS.iter().find(|p| c.as_os_str() == **p).copied();
+    dirs.first()
+        .and_then(is)
+        .or_else(|| dirs.last().and_then(is))
 }
 
 /// The raw script inside the document: (content, its first line, the document with the
@@ -100,7 +120,12 @@ fn extract_script(text: &str) -> Option<(String, u32, String)> {
     let content = text[start..end].to_string();
     let first_line = text[..start].matches('\n').count() as u32 + 1;
     let newlines = text[delim.start()..end].matches('\n').count();
-    let blank = format!("{}'''{}'''{}", &text[..delim.start()], "\n".repeat(newlines), &text[end + 3..]);
+    let blank = format!(
+        "{}'''{}'''{}",
+        &text[..delim.start()],
+        "\n".repeat(newlines),
+        &text[end + 3..]
+    );
     Some((content, first_line, blank))
 }
 
@@ -111,7 +136,8 @@ fn line_of(text: &str, offset: usize) -> u32 {
 fn duration(v: Option<&str>, key: &str, default: Duration) -> Result<Duration, String> {
     match v {
         None => Ok(default),
-        Some(s) => humantime::parse_duration(s).map_err(|e| format!("`{key}`: expected a duration like \"5s\", got {s:?} ({e})")),
+        Some(s) => humantime::parse_duration(s)
+            .map_err(|e| format!("`{key}`: expected a duration like \"5s\", got {s:?} ({e})")),
     }
 }
 
@@ -123,20 +149,31 @@ pub fn parse_rfc_ref(s: &str) -> Result<RfcRef, String> {
     if sec.is_empty() {
         return Err(bad());
     }
-    Ok(RfcRef { rfc, section: sec.to_string() })
+    Ok(RfcRef {
+        rfc,
+        section: sec.to_string(),
+    })
 }
 
 /// Parse a transcript from text. `file` is used in messages and kept in the transcript;
 /// `default_protocol` applies when the file has no `protocol` key.
-pub fn parse_str(text: &str, file: &Path, default_protocol: Option<&str>) -> Result<Transcript, Vec<ParseError>> {
-    let at = |line: Option<u32>, message: String| ParseError { file: file.to_path_buf(), line, message };
+pub fn parse_str(
+    text: &str,
+    file: &Path,
+    default_protocol: Option<&str>,
+) -> Result<Transcript, Vec<ParseError>> {
+    let at = |line: Option<u32>, message: String| ParseError {
+        file: file.to_path_buf(),
+        line,
+        message,
+    };
     let (raw_script, doc) = match extract_script(text) {
         Some((content, line, blank)) => (Some((content, line)), blank),
         None => (None, text.to_string()),
     };
     let raw: RawMeta = toml::from_str(&doc).map_err(|e| {
         let line = e.span().map(|s| line_of(&doc, s.start));
-        vec![at(line, format!("{}", e.message().trim()))]
+        vec![at(line, e.message().trim().to_string())]
     })?;
     let key_line = |key: &str| {
         let re = regex::Regex::new(&format!(r"(?m)^[ \t]*{}[ \t]*=", regex::escape(key))).ok()?;
@@ -146,14 +183,22 @@ pub fn parse_str(text: &str, file: &Path, default_protocol: Option<&str>) -> Res
     let (script_text, script_line) = match (raw_script, raw.script) {
         (Some(s), _) => s,
         (None, Some(s)) => (s, key_line("script").unwrap_or(1)),
-        (None, None) => return Err(vec![at(None, "missing key `script`: expected script = \"\"\" … \"\"\"".into())]),
+        (None, None) => {
+            return Err(vec![at(
+                None,
+                "missing key `script`: expected script = \"\"\" … \"\"\"".into(),
+            )]);
+        }
     };
     let level = match raw.level.as_str() {
         "MUST" => Level::Must,
         "SHOULD" => Level::Should,
         "MAY" => Level::May,
         l => {
-            errors.push(at(key_line("level"), format!("`level`: expected \"MUST\", \"SHOULD\" or \"MAY\", got {l:?}")));
+            errors.push(at(
+                key_line("level"),
+                format!("`level`: expected \"MUST\", \"SHOULD\" or \"MAY\", got {l:?}"),
+            ));
             Level::Must
         }
     };
@@ -161,14 +206,20 @@ pub fn parse_str(text: &str, file: &Path, default_protocol: Option<&str>) -> Res
         None | Some("client") => Role::Client,
         Some("server") => Role::Server,
         Some(r) => {
-            errors.push(at(key_line("role"), format!("`role`: expected \"client\" or \"server\", got {r:?}")));
+            errors.push(at(
+                key_line("role"),
+                format!("`role`: expected \"client\" or \"server\", got {r:?}"),
+            ));
             Role::Client
         }
     };
     let protocol = match (raw.protocol.as_deref(), default_protocol) {
         (Some(p), _) if PROTOCOLS.contains(&p) => p.to_string(),
         (Some(p), _) => {
-            errors.push(at(key_line("protocol"), format!("`protocol`: expected one of {PROTOCOLS:?}, got {p:?}")));
+            errors.push(at(
+                key_line("protocol"),
+                format!("`protocol`: expected one of {PROTOCOLS:?}, got {p:?}"),
+            ));
             "smtp".to_string()
         }
         (None, Some(p)) => p.to_string(),
@@ -182,7 +233,10 @@ pub fn parse_str(text: &str, file: &Path, default_protocol: Option<&str>) -> Res
         OneOrMany::Many(v) => v,
     };
     if refs.is_empty() {
-        errors.push(at(key_line("rfc"), "`rfc`: expected at least one \"NNNN#section\"".into()));
+        errors.push(at(
+            key_line("rfc"),
+            "`rfc`: expected at least one \"NNNN#section\"".into(),
+        ));
     }
     let mut rfc = Vec::new();
     for r in &refs {
@@ -194,7 +248,11 @@ pub fn parse_str(text: &str, file: &Path, default_protocol: Option<&str>) -> Res
     let mut timeouts = [DEFAULT_TIMEOUT, DEFAULT_STEP_TIMEOUT];
     for (slot, (key, v, d)) in timeouts.iter_mut().zip([
         ("timeout", raw.timeout.as_deref(), DEFAULT_TIMEOUT),
-        ("step-timeout", raw.step_timeout.as_deref(), DEFAULT_STEP_TIMEOUT),
+        (
+            "step-timeout",
+            raw.step_timeout.as_deref(),
+            DEFAULT_STEP_TIMEOUT,
+        ),
     ]) {
         match duration(v, key, d) {
             Ok(t) => *slot = t,
@@ -208,14 +266,23 @@ pub fn parse_str(text: &str, file: &Path, default_protocol: Option<&str>) -> Res
             toml::Value::Integer(i) => i.to_string().into_bytes(),
             toml::Value::Boolean(b) => b.to_string().into_bytes(),
             other => {
-                errors.push(at(key_line("vars"), format!("`vars.{k}`: expected a string or a number, got {}", other.type_str())));
+                errors.push(at(
+                    key_line("vars"),
+                    format!(
+                        "`vars.{k}`: expected a string or a number, got {}",
+                        other.type_str()
+                    ),
+                ));
                 continue;
             }
         };
         vars.insert(k, b);
     }
     if raw.id.trim().is_empty() {
-        errors.push(at(key_line("id"), "`id`: expected a dotted lower-case id, got an empty string".into()));
+        errors.push(at(
+            key_line("id"),
+            "`id`: expected a dotted lower-case id, got an empty string".into(),
+        ));
     }
     let meta = Meta {
         id: raw.id,
@@ -235,7 +302,11 @@ pub fn parse_str(text: &str, file: &Path, default_protocol: Option<&str>) -> Res
         notes: raw.notes,
         script_line,
     };
-    let ctx = Context { protocol: &meta.protocol, role: meta.role, first_line: script_line };
+    let ctx = Context {
+        protocol: &meta.protocol,
+        role: meta.role,
+        first_line: script_line,
+    };
     let steps = match script::parse(&script_text, ctx) {
         Ok(s) => s,
         Err(es) => {
@@ -243,7 +314,15 @@ pub fn parse_str(text: &str, file: &Path, default_protocol: Option<&str>) -> Res
             Vec::new()
         }
     };
-    if errors.is_empty() { Ok(Transcript { meta, steps, file: file.to_path_buf() }) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(Transcript {
+            meta,
+            steps,
+            file: file.to_path_buf(),
+        })
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
@@ -289,10 +368,15 @@ S: 221 *
         let s = SPEC_EXAMPLE.replace("C: QUIT", r"C> MAIL FROM:<\$x\#>\0\x80\r\n");
         let t = parse(&s).unwrap();
         match &t.steps[5].kind {
-            StepKind::Send { data, .. } => assert_eq!(data.render(&Default::default()).unwrap(), b"MAIL FROM:<$x#>\0\x80\r\n"),
+            StepKind::Send { data, .. } => assert_eq!(
+                data.render(&Default::default()).unwrap(),
+                b"MAIL FROM:<$x#>\0\x80\r\n"
+            ),
             k => panic!("{k:?}"),
         }
-        let lit = SPEC_EXAMPLE.replace("script = \"\"\"", "script = '''").replace("\"\"\"\n", "'''\n");
+        let lit = SPEC_EXAMPLE
+            .replace("script = \"\"\"", "script = '''")
+            .replace("\"\"\"\n", "'''\n");
         assert_eq!(parse(&lit).unwrap().steps.len(), 7);
     }
 
@@ -307,10 +391,20 @@ S: 221 *
 
     #[test]
     fn bad_values_say_what_was_expected() {
-        let s = SPEC_EXAMPLE.replace("\"MUST\"", "\"MUSTN'T\"").replace("5321#4.1.4\"", "RFC5321\"");
+        let s = SPEC_EXAMPLE
+            .replace("\"MUST\"", "\"MUSTN'T\"")
+            .replace("5321#4.1.4\"", "RFC5321\"");
         let e = parse(&s).unwrap_err();
-        assert!(e.iter().any(|e| e.message.contains("expected \"MUST\"") && e.line == Some(4)), "{e:?}");
-        assert!(e.iter().any(|e| e.message.contains("expected \"NNNN#section\"")), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|e| e.message.contains("expected \"MUST\"") && e.line == Some(4)),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|e| e.message.contains("expected \"NNNN#section\"")),
+            "{e:?}"
+        );
         let e = parse(&SPEC_EXAMPLE.replace("S: 250 *", "S: 250 *\nwhat now")).unwrap_err();
         assert_eq!(e[0].line, Some(11));
         let e = parse(&SPEC_EXAMPLE.replace("title", "#title")).unwrap_err();
@@ -348,7 +442,10 @@ C: CAPA
     #[test]
     fn protocol_from_directories() {
         assert_eq!(protocol_from_path(Path::new("smtp/a.toml")), Some("smtp"));
-        assert_eq!(protocol_from_path(Path::new("imap/idle/a.toml")), Some("imap"));
+        assert_eq!(
+            protocol_from_path(Path::new("imap/idle/a.toml")),
+            Some("imap")
+        );
         assert_eq!(protocol_from_path(Path::new("selftest/a.toml")), None);
         assert_eq!(protocol_from_path(Path::new("a.toml")), None);
     }

@@ -72,7 +72,7 @@ enum RegexPart {
 }
 
 /// The captures of a successful match, in order.
-pub type Captures = Vec<(String, Vec<u8>)>;
+pub use super::glob::Captures;
 
 /// A pattern that could not be evaluated (not the same as "did not match").
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -120,7 +120,10 @@ impl RegexPattern {
             })
             .collect();
         let re = compile(&probe).map_err(|e| SyntaxError(format!("bad regex: {e}")))?;
-        Ok(RegexPattern { parts, compiled: (!has_values).then_some(re) })
+        Ok(RegexPattern {
+            parts,
+            compiled: (!has_values).then_some(re),
+        })
     }
 
     fn regex(&self, vars: &Vars) -> Result<Regex, MatchError> {
@@ -131,7 +134,9 @@ impl RegexPattern {
         for p in &self.parts {
             match p {
                 RegexPart::Text(t) => src.push_str(t),
-                RegexPart::Value(e) => src.push_str(&regex::escape(&String::from_utf8_lossy(&e.eval(vars)?))),
+                RegexPart::Value(e) => {
+                    src.push_str(&regex::escape(&String::from_utf8_lossy(&e.eval(vars)?)))
+                }
             }
         }
         compile(&src).map_err(MatchError::Regex)
@@ -171,7 +176,10 @@ impl Pattern {
             Form::Any
         } else if let Some(re) = src.strip_prefix('~') {
             Form::Regex(RegexPattern::parse(re.trim_start())?)
-        } else if let Some(t) = src.strip_prefix("= ").or(if src == "=" { Some("") } else { None }) {
+        } else if let Some(t) = src
+            .strip_prefix("= ")
+            .or(if src == "=" { Some("") } else { None })
+        {
             Form::Exact(Template::parse(t)?)
         } else {
             let (first, rest) = match src.split_once(' ') {
@@ -185,8 +193,14 @@ impl Pattern {
             };
             match head {
                 // `250` alone: the code, any text.
-                Some(head) => Form::Glob { head, glob: Glob::parse(rest.unwrap_or("*"))? },
-                None => Form::Glob { head: Head::None, glob: Glob::parse(src)? },
+                Some(head) => Form::Glob {
+                    head,
+                    glob: Glob::parse(rest.unwrap_or("*"))?,
+                },
+                None => Form::Glob {
+                    head: Head::None,
+                    glob: Glob::parse(src)?,
+                },
             }
         };
         Ok(Pattern { source, form })
@@ -270,11 +284,17 @@ fn parse_codes(s: &str) -> Option<Vec<[Option<u8>; 3]>> {
 }
 
 fn codes_match(alts: &[[Option<u8>; 3]], code: u16) -> bool {
-    let digits = [(code / 100 % 10) as u8, (code / 10 % 10) as u8, (code % 10) as u8];
+    let digits = [
+        (code / 100 % 10) as u8,
+        (code / 10 % 10) as u8,
+        (code % 10) as u8,
+    ];
     code < 1000
-        && alts
-            .iter()
-            .any(|a| a.iter().zip(digits).all(|(want, got)| want.is_none_or(|w| w == got)))
+        && alts.iter().any(|a| {
+            a.iter()
+                .zip(digits)
+                .all(|(want, got)| want.is_none_or(|w| w == got))
+        })
 }
 
 /// `+OK`, `-ERR`, `+`, `+OK|-ERR` (case-insensitive: the codec normalises).
@@ -294,8 +314,10 @@ mod tests {
     use super::*;
 
     fn reply(code: u16, lines: &[&str]) -> Unit {
-        let mut u = Unit::default();
-        u.code = Some(code);
+        let mut u = Unit {
+            code: Some(code),
+            ..Unit::default()
+        };
         let n = lines.len();
         let mut text = Vec::new();
         for (i, l) in lines.iter().enumerate() {
@@ -307,14 +329,23 @@ mod tests {
             }
             text.extend_from_slice(wire.as_bytes());
             u.subject.extend_from_slice(l.as_bytes());
-            u.lines.push(UnitLine { wire: wire.into_bytes(), code: Some(code), text: l.as_bytes().to_vec(), status: None });
+            u.lines.push(UnitLine {
+                wire: wire.into_bytes(),
+                code: Some(code),
+                text: l.as_bytes().to_vec(),
+                status: None,
+            });
         }
         u.text = text;
         u
     }
 
     fn ok(p: &str, style: Style, u: &Unit) -> bool {
-        Pattern::parse(p, style).unwrap().match_unit(u, &Vars::new()).unwrap().is_some()
+        Pattern::parse(p, style)
+            .unwrap()
+            .match_unit(u, &Vars::new())
+            .unwrap()
+            .is_some()
     }
 
     #[test]
@@ -328,10 +359,18 @@ mod tests {
         assert!(ok("2xx|354 *", Style::Code, &u));
         assert!(!ok("251 *", Style::Code, &u));
         assert!(!ok("3xx *", Style::Code, &u));
-        assert!(ok("250 mail.example.test\nPIPELINING\nSIZE *", Style::Code, &u));
+        assert!(ok(
+            "250 mail.example.test\nPIPELINING\nSIZE *",
+            Style::Code,
+            &u
+        ));
         assert!(ok(r"~ (?m)^250[ -]PIPELINING$", Style::Code, &u));
         assert!(!ok(r"~ (?m)^250[ -]STARTTLS$", Style::Code, &u));
-        assert!(ok(r"= 250-mail.example.test\n250-PIPELINING\n250 SIZE 1000", Style::Code, &u));
+        assert!(ok(
+            r"= 250-mail.example.test\n250-PIPELINING\n250 SIZE 1000",
+            Style::Code,
+            &u
+        ));
         assert!(ok("*", Style::Code, &u));
         // Not a code list: the glob covers the whole text.
         assert!(ok("250-mail*", Style::Code, &u));
@@ -341,18 +380,40 @@ mod tests {
     fn lines_match_code_form_or_wire_line() {
         let u = reply(250, &["mail.example.test", "PIPELINING"]);
         let p = |s| Pattern::parse(s, Style::Code).unwrap();
-        assert!(p("250 mail.*").match_line(&u.lines[0], &Vars::new()).unwrap().is_some());
-        assert!(p("250-PIPELINING").match_line(&u.lines[1], &Vars::new()).unwrap().is_none());
-        assert!(p("250 PIPELINING").match_line(&u.lines[1], &Vars::new()).unwrap().is_some());
-        assert!(p("250-mail.example.test").match_line(&u.lines[0], &Vars::new()).unwrap().is_some());
+        assert!(
+            p("250 mail.*")
+                .match_line(&u.lines[0], &Vars::new())
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            p("250-PIPELINING")
+                .match_line(&u.lines[1], &Vars::new())
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            p("250 PIPELINING")
+                .match_line(&u.lines[1], &Vars::new())
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            p("250-mail.example.test")
+                .match_line(&u.lines[0], &Vars::new())
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]
     fn pop3_status() {
-        let mut u = Unit::default();
-        u.status = Some(Status::Ok);
-        u.subject = b"2 320".to_vec();
-        u.text = b"+OK 2 320".to_vec();
+        let u = Unit {
+            status: Some(Status::Ok),
+            subject: b"2 320".to_vec(),
+            text: b"+OK 2 320".to_vec(),
+            ..Unit::default()
+        };
         assert!(ok("+OK *", Style::Status, &u));
         assert!(ok("+ok 2 *", Style::Status, &u));
         assert!(ok("+OK|-ERR *", Style::Status, &u));
@@ -369,14 +430,22 @@ mod tests {
         let mut v = Vars::new();
         v.insert("m".into(), b"(127".to_vec());
         let p = Pattern::parse(r"~ Mode ${m},", Style::Code).unwrap();
-        assert!(p.match_unit(&u, &v).unwrap().is_some(), "values are regex-escaped");
+        assert!(
+            p.match_unit(&u, &v).unwrap().is_some(),
+            "values are regex-escaped"
+        );
         assert!(Pattern::parse("~ (unclosed", Style::Code).is_err());
     }
 
     #[test]
     fn whole_style_does_not_read_codes() {
-        let mut u = Unit::default();
-        u.text = b"100 OK done".to_vec();
-        assert!(ok("100 OK *", Style::Whole, &u), "an IMAP tag that looks like a code");
+        let u = Unit {
+            text: b"100 OK done".to_vec(),
+            ..Unit::default()
+        };
+        assert!(
+            ok("100 OK *", Style::Whole, &u),
+            "an IMAP tag that looks like a code"
+        );
     }
 }

@@ -94,19 +94,27 @@ impl Expr {
     pub fn eval(&self, vars: &Vars) -> Result<Vec<u8>, EvalError> {
         match self {
             Expr::Lit(b) => Ok(b.clone()),
-            Expr::Var(name) => vars.get(name).cloned().ok_or_else(|| EvalError::Undefined(name.clone())),
+            Expr::Var(name) => vars
+                .get(name)
+                .cloned()
+                .ok_or_else(|| EvalError::Undefined(name.clone())),
             Expr::Concat(parts) => {
                 let mut out = Vec::new();
                 for p in parts {
                     out.extend_from_slice(&p.eval(vars)?);
                     if out.len() > MAX_VALUE {
-                        return Err(EvalError::Helper(format!("value longer than {MAX_VALUE} bytes")));
+                        return Err(EvalError::Helper(format!(
+                            "value longer than {MAX_VALUE} bytes"
+                        )));
                     }
                 }
                 Ok(out)
             }
             Expr::Call(h, args) => {
-                let vals = args.iter().map(|a| a.eval(vars)).collect::<Result<Vec<_>, _>>()?;
+                let vals = args
+                    .iter()
+                    .map(|a| a.eval(vars))
+                    .collect::<Result<Vec<_>, _>>()?;
                 call(*h, &vals)
             }
         }
@@ -126,23 +134,39 @@ fn call(h: Helper, v: &[Vec<u8>]) -> Result<Vec<u8>, EvalError> {
     let a = v.first().map(Vec::as_slice).unwrap_or_default();
     let helper_err = |m: String| EvalError::Helper(m);
     Ok(match h {
-        Helper::Base64 => base64::engine::general_purpose::STANDARD.encode(a).into_bytes(),
+        Helper::Base64 => base64::engine::general_purpose::STANDARD
+            .encode(a)
+            .into_bytes(),
         Helper::Unbase64 => {
-            let s: Vec<u8> = a.iter().copied().filter(|c| !c.is_ascii_whitespace()).collect();
+            let s: Vec<u8> = a
+                .iter()
+                .copied()
+                .filter(|c| !c.is_ascii_whitespace())
+                .collect();
             base64::engine::general_purpose::STANDARD
                 .decode(&s)
                 .map_err(|e| helper_err(format!("unbase64: {e}")))?
         }
-        Helper::Hex => a.iter().flat_map(|b| format!("{b:02x}").into_bytes()).collect(),
+        Helper::Hex => a
+            .iter()
+            .flat_map(|b| format!("{b:02x}").into_bytes())
+            .collect(),
         Helper::Unhex => unhex(a).map_err(|e| helper_err(format!("unhex: {e}")))?,
         Helper::Repeat => {
             let n_text = v.get(1).map(Vec::as_slice).unwrap_or_default();
             let n: usize = std::str::from_utf8(n_text)
                 .ok()
                 .and_then(|s| s.trim().parse().ok())
-                .ok_or_else(|| helper_err(format!("repeat: count {:?} is not a number", String::from_utf8_lossy(n_text))))?;
+                .ok_or_else(|| {
+                    helper_err(format!(
+                        "repeat: count {:?} is not a number",
+                        String::from_utf8_lossy(n_text)
+                    ))
+                })?;
             if a.len().saturating_mul(n) > MAX_VALUE {
-                return Err(helper_err(format!("repeat: result longer than {MAX_VALUE} bytes")));
+                return Err(helper_err(format!(
+                    "repeat: result longer than {MAX_VALUE} bytes"
+                )));
             }
             a.repeat(n)
         }
@@ -166,8 +190,12 @@ fn call(h: Helper, v: &[Vec<u8>]) -> Result<Vec<u8>, EvalError> {
 
 /// Hex digits to bytes; white space between digit pairs is ignored.
 pub fn unhex(a: &[u8]) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = a.iter().copied().filter(|c| !c.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    let digits: Vec<u8> = a
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    if !digits.len().is_multiple_of(2) {
         return Err("odd number of hex digits".into());
     }
     digits
@@ -231,7 +259,9 @@ impl Template {
 
     /// A template of fixed bytes.
     pub fn literal(b: &[u8]) -> Template {
-        Template { parts: vec![Part::Lit(b.to_vec())] }
+        Template {
+            parts: vec![Part::Lit(b.to_vec())],
+        }
     }
 
     /// Evaluate against `vars`.
@@ -243,7 +273,9 @@ impl Template {
                 Part::Expr(e) => out.extend_from_slice(&e.eval(vars)?),
             }
             if out.len() > MAX_VALUE {
-                return Err(EvalError::Helper(format!("value longer than {MAX_VALUE} bytes")));
+                return Err(EvalError::Helper(format!(
+                    "value longer than {MAX_VALUE} bytes"
+                )));
             }
         }
         Ok(out)
@@ -276,7 +308,9 @@ pub(crate) fn escape(b: &[u8], i: usize, extra: &[u8]) -> Result<(u8, usize), Sy
         b'$' => (b'$', 2),
         b'#' => (b'#', 2),
         b'x' => {
-            let h = b.get(i + 2..i + 4).and_then(|h| std::str::from_utf8(h).ok());
+            let h = b
+                .get(i + 2..i + 4)
+                .and_then(|h| std::str::from_utf8(h).ok());
             match h.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 Some(v) => (v, 4),
                 None => return err("`\\x` must be followed by two hex digits"),
@@ -295,7 +329,10 @@ pub(crate) fn escape(b: &[u8], i: usize, extra: &[u8]) -> Result<(u8, usize), Sy
 /// Parse the inside of `${…}` up to its closing `}`; returns the expression and the bytes
 /// used including the `}`.
 pub(crate) fn parse_braced(s: &str) -> Result<(Expr, usize), SyntaxError> {
-    let mut p = ExprParser { s: s.as_bytes(), i: 0 };
+    let mut p = ExprParser {
+        s: s.as_bytes(),
+        i: 0,
+    };
     let e = p.concat()?;
     p.ws();
     if p.peek() != Some(b'}') {
@@ -306,7 +343,10 @@ pub(crate) fn parse_braced(s: &str) -> Result<(Expr, usize), SyntaxError> {
 
 /// Parse a whole expression (the right side of `set`, the operands of `check`).
 pub fn parse_expr(s: &str) -> Result<Expr, SyntaxError> {
-    let mut p = ExprParser { s: s.as_bytes(), i: 0 };
+    let mut p = ExprParser {
+        s: s.as_bytes(),
+        i: 0,
+    };
     let e = p.concat()?;
     p.ws();
     if p.i != p.s.len() {
@@ -317,7 +357,10 @@ pub fn parse_expr(s: &str) -> Result<Expr, SyntaxError> {
 
 /// Parse an expression prefix of `s`, returning it and the bytes used (for `check A == B`).
 pub(crate) fn parse_expr_prefix(s: &str) -> Result<(Expr, usize), SyntaxError> {
-    let mut p = ExprParser { s: s.as_bytes(), i: 0 };
+    let mut p = ExprParser {
+        s: s.as_bytes(),
+        i: 0,
+    };
     let e = p.concat()?;
     Ok((e, p.i))
 }
@@ -356,7 +399,11 @@ impl ExprParser<'_> {
                 break;
             }
         }
-        Ok(if terms.len() == 1 { terms.remove(0) } else { Expr::Concat(terms) })
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Expr::Concat(terms)
+        })
     }
     fn term(&mut self) -> Result<Expr, SyntaxError> {
         self.ws();
@@ -399,16 +446,27 @@ impl ExprParser<'_> {
                                 self.i += 1;
                                 break;
                             }
-                            _ => return err(format!("expected `,` or `)` in `{name}(…)` at {:?}", self.rest())),
+                            _ => {
+                                return err(format!(
+                                    "expected `,` or `)` in `{name}(…)` at {:?}",
+                                    self.rest()
+                                ));
+                            }
                         }
                     }
                 }
                 if args.len() != arity {
-                    return err(format!("`{name}` takes {arity} argument(s), got {}", args.len()));
+                    return err(format!(
+                        "`{name}` takes {arity} argument(s), got {}",
+                        args.len()
+                    ));
                 }
                 Ok(Expr::Call(helper, args))
             }
-            _ => err(format!("expected a \"string\", a number, a variable or a helper call at {:?}", self.rest())),
+            _ => err(format!(
+                "expected a \"string\", a number, a variable or a helper call at {:?}",
+                self.rest()
+            )),
         }
     }
     fn string(&mut self) -> Result<Expr, SyntaxError> {
@@ -457,9 +515,17 @@ mod tests {
 
     #[test]
     fn escapes_are_bytes() {
-        assert_eq!(render(r"a\r\nb\t\0\\\x80\xff\$\#"), b"a\r\nb\t\0\\\x80\xff$#");
+        assert_eq!(
+            render(r"a\r\nb\t\0\\\x80\xff\$\#"),
+            b"a\r\nb\t\0\\\x80\xff$#"
+        );
         assert_eq!(render("plain $ sign"), b"plain $ sign");
-        assert!(Template::parse(r"bad \q").unwrap_err().0.contains("unknown escape"));
+        assert!(
+            Template::parse(r"bad \q")
+                .unwrap_err()
+                .0
+                .contains("unknown escape")
+        );
         assert!(Template::parse(r"\x8").is_err());
         assert!(Template::parse("end\\").is_err());
     }
@@ -485,16 +551,39 @@ mod tests {
 
     #[test]
     fn bad_expressions_say_what_was_expected() {
-        assert!(Template::parse("${nope(1)}").unwrap_err().0.contains("unknown helper"));
-        assert!(Template::parse("${repeat(\"x\")}").unwrap_err().0.contains("takes 2"));
-        assert!(Template::parse("${user").unwrap_err().0.contains("expected `}`"));
-        assert!(Template::parse("${\"open}").unwrap_err().0.contains("unterminated"));
+        assert!(
+            Template::parse("${nope(1)}")
+                .unwrap_err()
+                .0
+                .contains("unknown helper")
+        );
+        assert!(
+            Template::parse("${repeat(\"x\")}")
+                .unwrap_err()
+                .0
+                .contains("takes 2")
+        );
+        assert!(
+            Template::parse("${user")
+                .unwrap_err()
+                .0
+                .contains("expected `}`")
+        );
+        assert!(
+            Template::parse("${\"open}")
+                .unwrap_err()
+                .0
+                .contains("unterminated")
+        );
     }
 
     #[test]
     fn evaluation_errors() {
         let t = Template::parse("${missing}").unwrap();
-        assert_eq!(t.render(&vars()), Err(EvalError::Undefined("missing".into())));
+        assert_eq!(
+            t.render(&vars()),
+            Err(EvalError::Undefined("missing".into()))
+        );
         let t = Template::parse(r#"${repeat("x", 999999999999)}"#).unwrap();
         assert!(matches!(t.render(&vars()), Err(EvalError::Helper(_))));
         let t = Template::parse(r#"${unhex("zz")}"#).unwrap();

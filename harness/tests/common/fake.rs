@@ -37,7 +37,10 @@ pub struct LineConn {
 
 impl LineConn {
     pub fn new(s: TcpStream) -> LineConn {
-        LineConn { s: MaybeTls::Plain(s), buf: Vec::new() }
+        LineConn {
+            s: MaybeTls::Plain(s),
+            buf: Vec::new(),
+        }
     }
 
     /// The next CRLF line (without it), `None` at EOF or past 64 KiB.
@@ -197,14 +200,21 @@ pub async fn ftp() -> SocketAddr {
                     let p = l.local_addr().unwrap().port();
                     passive = Some(l);
                     let r = if verb.eq_ignore_ascii_case("PASV") {
-                        format!("227 Entering Passive Mode (127,0,0,1,{},{})\r\n", p >> 8, p & 0xff)
+                        format!(
+                            "227 Entering Passive Mode (127,0,0,1,{},{})\r\n",
+                            p >> 8,
+                            p & 0xff
+                        )
                     } else {
                         format!("229 Entering Extended Passive Mode (|||{p}|)\r\n")
                     };
                     c.send(r.as_bytes()).await;
                 }
                 "PORT" => {
-                    let n: Vec<u16> = arg.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+                    let n: Vec<u16> = arg
+                        .split(',')
+                        .filter_map(|x| x.trim().parse().ok())
+                        .collect();
                     if n.len() == 6 {
                         active = Some(SocketAddr::from(([127, 0, 0, 1], n[4] * 256 + n[5])));
                         c.send(b"200 PORT ok\r\n").await;

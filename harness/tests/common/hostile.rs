@@ -33,7 +33,13 @@ pub async fn greeting_then_hang() -> SocketAddr {
     .await
 }
 
-async fn stream_until_closed(s: &mut TcpStream, first: &[u8], chunk: &[u8], limit: u64, sent: &AtomicU64) {
+async fn stream_until_closed(
+    s: &mut TcpStream,
+    first: &[u8],
+    chunk: &[u8],
+    limit: u64,
+    sent: &AtomicU64,
+) {
     let _ = s.write_all(first).await;
     let deadline = tokio::time::Instant::now() + GIVE_UP;
     let mut total = first.len() as u64;

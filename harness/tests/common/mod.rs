@@ -14,10 +14,21 @@ use wirecheck_reports::{CaseResult, TargetReport};
 
 /// A transcript from its parts: `meta` holds extra TOML lines (`level = "SHOULD"` …).
 pub fn transcript(id: &str, protocol: &str, meta: &str, script: &str) -> Transcript {
+    let rfc = if meta.contains("rfc =") {
+        ""
+    } else {
+        "rfc = \"5321#4.1.4\""
+    };
+    let level = if meta.contains("level =") {
+        ""
+    } else {
+        "level = \"MUST\""
+    };
     let text = format!(
-        "id = {id:?}\ntitle = \"test case {id}\"\nrfc = \"5321#4.1.4\"\nlevel = \"MUST\"\nprotocol = {protocol:?}\n{meta}\nscript = '''\n{script}\n'''\n"
+        "id = {id:?}\ntitle = \"test case {id}\"\n{rfc}\n{level}\nprotocol = {protocol:?}\n{meta}\nscript = '''\n{script}\n'''\n"
     );
-    transcript::parse_str(&text, Path::new("test.toml"), None).unwrap_or_else(|e| panic!("{id}: {e:?}"))
+    transcript::parse_str(&text, Path::new("test.toml"), None)
+        .unwrap_or_else(|e| panic!("{id}: {e:?}"))
 }
 
 /// Run `ts` against `target` with `opts`.
@@ -25,17 +36,28 @@ pub async fn run_with(ts: &[Transcript], target: &TargetSpec, opts: &RunOptions)
     let refs: Vec<&Transcript> = ts.iter().collect();
     let fut = runner::run_transcripts(&refs, target, opts);
     // A hang is a failure of the harness: bound the whole run.
-    tokio::time::timeout(std::time::Duration::from_secs(120), fut).await.expect("the run ended").expect("the run could be done")
+    tokio::time::timeout(std::time::Duration::from_secs(120), fut)
+        .await
+        .expect("the run ended")
+        .expect("the run could be done")
 }
 
 /// Run `ts` against the address `addr` with default options.
 pub async fn run(ts: &[Transcript], addr: std::net::SocketAddr) -> TargetReport {
-    run_with(ts, &TargetSpec::addr(addr.to_string()), &RunOptions::default()).await
+    run_with(
+        ts,
+        &TargetSpec::addr(addr.to_string()),
+        &RunOptions::default(),
+    )
+    .await
 }
 
 /// The case `id` of a report.
 pub fn case<'a>(r: &'a TargetReport, id: &str) -> &'a CaseResult {
-    r.cases.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no case {id}"))
+    r.cases
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no case {id}"))
 }
 
 /// A readable dump of a case for assertion messages.
@@ -47,11 +69,19 @@ pub fn dump(c: &CaseResult) -> String {
         c.message,
         c.line,
         c.expected,
-        c.actual.as_deref().map(|a| a.chars().take(300).collect::<String>()),
+        c.actual
+            .as_deref()
+            .map(|a| a.chars().take(300).collect::<String>()),
         c.hint,
         c.exchange
             .iter()
-            .map(|e| format!("  {} {} {:?} {}", e.t_ms, e.conn, e.dir, e.data.chars().take(300).collect::<String>()))
+            .map(|e| format!(
+                "  {} {} {:?} {}",
+                e.t_ms,
+                e.conn,
+                e.dir,
+                e.data.chars().take(300).collect::<String>()
+            ))
             .collect::<Vec<_>>()
             .join("\n")
     )
