@@ -21,6 +21,7 @@
 //! schedule = ["1m", "5m", "15m", "30m"]   # delay after the 1st, 2nd, ... failed attempt
 //! then-every = "30m"                      # after the schedule runs out
 //! expire = "5d"                           # give up (bounce) this long after arrival
+//! delay-warning = "4h"                    # "delayed" DSN (NOTIFY=DELAY) after this long
 //! connect-timeout = "30s"
 //! command-timeout = "5m"                  # RFC 5321 §4.5.3.2: the client's timeouts
 //!
@@ -155,6 +156,10 @@ pub struct RetryPolicy {
     /// needs to be at least 4-5 days".
     #[serde(default = "five_days", deserialize_with = "duration")]
     pub expire: Duration,
+    /// Send a "delayed" DSN (to recipients that asked with NOTIFY=DELAY) once a message
+    /// has waited this long.
+    #[serde(default = "four_hours", deserialize_with = "duration")]
+    pub delay_warning: Duration,
     /// Connecting to one address.
     #[serde(default = "thirty_seconds", deserialize_with = "duration")]
     pub connect_timeout: Duration,
@@ -173,6 +178,7 @@ impl Default for RetryPolicy {
             schedule: default_schedule(),
             then_every: thirty_minutes(),
             expire: five_days(),
+            delay_warning: four_hours(),
             connect_timeout: thirty_seconds(),
             command_timeout: five_minutes(),
             session_timeout: thirty_minutes(),
@@ -340,6 +346,9 @@ fn five_minutes() -> Duration {
 }
 fn thirty_minutes() -> Duration {
     Duration::from_secs(30 * 60)
+}
+fn four_hours() -> Duration {
+    Duration::from_secs(4 * 3600)
 }
 fn five_days() -> Duration {
     Duration::from_secs(5 * 24 * 3600)

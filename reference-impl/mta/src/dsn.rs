@@ -258,6 +258,7 @@ Message-ID: <m1@alpha.test>\r\n\r\nHi there.\r\n";
             status: Some("5.1.1".into()),
             last_reply: Some("550 5.1.1 Recipient address rejected: User unknown".into()),
             remote_mta: Some("127.0.0.3".into()),
+            delay_reported: false,
         };
         let mut e = QueueEntry::new(
             &ReversePath::parse("<alice@alpha.test>").unwrap(),

@@ -24,7 +24,8 @@ use wirecheck_smtp::server::{
 use wirecheck_store::{StoreError, Uid};
 
 use crate::Ctx;
-use crate::queue::{QueueEntry, QueuedRecipient, RcptState, new_id};
+use crate::dsn::{self, Action};
+use crate::queue::{QueueEntry, QueueError, QueuedRecipient, RcptState, new_id};
 
 /// Which listener a session came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +102,7 @@ impl MailSink for Policy {
         };
         let from = envelope.from.to_string();
         let mut queued = Vec::new();
+        let mut succeeded = Vec::new();
         let mut done = HashSet::new();
         for rcpt in &envelope.recipients {
             match classify(ctx, &rcpt.path) {
@@ -109,12 +111,21 @@ impl MailSink for Policy {
                     if !done.insert(user.clone()) {
                         continue;
                     }
-                    if let Err(e) = deliver_local(ctx, &user, &from, message) {
-                        tracing::warn!("local delivery to {user} failed, queued for retry: {e}");
-                        let mut q = QueuedRecipient::from_recipient(rcpt, Some(user));
-                        q.status = Some("4.3.0".into());
-                        q.last_reply = Some(format!("local delivery failed: {e}"));
-                        queued.push(q);
+                    let mut q = QueuedRecipient::from_recipient(rcpt, Some(user.clone()));
+                    match deliver_local(ctx, &user, &from, message) {
+                        Ok(_) => {
+                            q.state = RcptState::Delivered;
+                            q.status = Some("2.0.0".into());
+                            succeeded.push(q);
+                        }
+                        Err(e) => {
+                            tracing::warn!(
+                                "local delivery to {user} failed, queued for retry: {e}"
+                            );
+                            q.status = Some("4.3.0".into());
+                            q.last_reply = Some(format!("local delivery failed: {e}"));
+                            queued.push(q);
+                        }
                     }
                 }
                 Destination::Remote(_) => queued.push(QueuedRecipient::from_recipient(rcpt, None)),
@@ -129,14 +140,29 @@ impl MailSink for Policy {
                 }
             }
         }
+        let ret = envelope.ret.map(|r| match r {
+            Ret::Full => "FULL".to_string(),
+            Ret::Hdrs => "HDRS".to_string(),
+        });
+        // RFC 3461 §4.1, §6.2: final delivery with NOTIFY=SUCCESS earns a "delivered" DSN.
+        succeeded.retain(QueuedRecipient::wants_success_report);
+        if !succeeded.is_empty() {
+            let mut delivered = QueueEntry::new(&envelope.from, succeeded, now);
+            delivered.id = new_id(now);
+            delivered.ret = ret.clone();
+            delivered.envid = envelope.envid.clone();
+            delivered.last_attempt = Some(now);
+            let all: Vec<&QueuedRecipient> = delivered.recipients.iter().collect();
+            if let Err(e) = queue_report(ctx, &delivered, &all, Action::Delivered, message, now) {
+                // The message itself is delivered; only the notice is lost.
+                tracing::error!("cannot queue a delivery notice: {e}");
+            }
+        }
         if queued.is_empty() {
             return Ok(new_id(now));
         }
         let mut entry = QueueEntry::new(&envelope.from, queued, now);
-        entry.ret = envelope.ret.map(|r| match r {
-            Ret::Full => "FULL".to_string(),
-            Ret::Hdrs => "HDRS".to_string(),
-        });
+        entry.ret = ret;
         entry.envid = envelope.envid.clone();
         // If some local copies went out and this fails, the client tries again and those
         // recipients get the message twice: RFC 5321 §6.1 prefers that to losing it.
@@ -253,11 +279,66 @@ fn submission_fixups(message: &[u8], hostname: &str, now: SystemTime) -> Vec<u8>
 }
 
 /// The sender of a DSN for `entry` as a forward-path, when it has one.
-pub(crate) fn sender_path(entry: &QueueEntry) -> Option<ForwardPath> {
+fn sender_path(entry: &QueueEntry) -> Option<ForwardPath> {
     match entry.reverse_path()? {
         ReversePath::Null => None,
         ReversePath::Mailbox(m) => Some(ForwardPath::Mailbox(m)),
     }
+}
+
+/// Queue a DSN about `recipients` of `entry` (content `message`) for its sender, from
+/// `<>`. Returns whether one was queued: never for a message with a null reverse-path
+/// (RFC 5321 §6.1: notifications "MUST NOT" be answered with one), nor for an unknown
+/// local sender.
+pub(crate) fn queue_report(
+    ctx: &Ctx,
+    entry: &QueueEntry,
+    recipients: &[&QueuedRecipient],
+    action: Action,
+    message: &[u8],
+    now: SystemTime,
+) -> Result<bool, QueueError> {
+    if recipients.is_empty() {
+        return Ok(false);
+    }
+    let Some(to) = sender_path(entry) else {
+        tracing::warn!(
+            "{}: no {action:?} DSN for a notification (null reverse-path)",
+            entry.id
+        );
+        return Ok(false);
+    };
+    let local_user = match classify(ctx, &to) {
+        Destination::Local(u) => Some(u),
+        Destination::Remote(_) => None,
+        Destination::Unknown => {
+            tracing::warn!("{}: DSN for unknown local sender {to} discarded", entry.id);
+            return Ok(false);
+        }
+    };
+    let id = new_id(now);
+    let hostname = &ctx.config.hostname;
+    let bytes = match dsn::report(hostname, entry, recipients, action, message, now, &id) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!("{}: cannot build DSN: {e}", entry.id);
+            return Ok(false);
+        }
+    };
+    let rcpt = Recipient {
+        path: to,
+        notify: None,
+        orcpt: None,
+    };
+    let rcpt = QueuedRecipient::from_recipient(&rcpt, local_user);
+    let report = QueueEntry::new(&ReversePath::Null, vec![rcpt], now);
+    let dsn_id = ctx.queue.enqueue(report, &bytes)?;
+    ctx.wake.notify_one();
+    tracing::info!(
+        "{}: {action:?} notification {dsn_id} to the sender",
+        entry.id
+    );
+    Ok(true)
 }
 
 #[cfg(test)]

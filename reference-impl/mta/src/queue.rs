@@ -100,6 +100,9 @@ pub struct QueuedRecipient {
     /// The host that gave `last_reply`, when it came from a remote MTA.
     #[serde(default)]
     pub remote_mta: Option<String>,
+    /// A "delayed" DSN was sent for it (RFC 3461 §4.1 NOTIFY=DELAY; only once).
+    #[serde(default)]
+    pub delay_reported: bool,
 }
 
 impl QueuedRecipient {
@@ -119,6 +122,7 @@ impl QueuedRecipient {
             status: None,
             last_reply: None,
             remote_mta: None,
+            delay_reported: false,
         }
     }
 
@@ -152,6 +156,17 @@ impl QueuedRecipient {
             // Unparseable (cannot happen for values we wrote): report.
             (Some(_), None) => true,
         }
+    }
+
+    /// RFC 3461 §4.1: a "delivered" / "relayed" DSN only when NOTIFY has SUCCESS.
+    pub fn wants_success_report(&self) -> bool {
+        self.notify_param().is_some_and(|n| n.success && !n.never)
+    }
+
+    /// RFC 3461 §4.1: a "delayed" DSN only when NOTIFY has DELAY (this MTA's choice for a
+    /// recipient without NOTIFY is FAILURE alone).
+    pub fn wants_delay_report(&self) -> bool {
+        self.notify_param().is_some_and(|n| n.delay && !n.never)
     }
 
     /// The domain of the address (lower case), `None` for `<Postmaster>`.
@@ -600,6 +615,9 @@ mod tests {
         assert!(!r.wants_failure_report());
         r.notify = Some("SUCCESS".into());
         assert!(!r.wants_failure_report());
+        assert!(r.wants_success_report() && !r.wants_delay_report());
+        r.notify = Some("FAILURE,DELAY".into());
+        assert!(r.wants_delay_report() && !r.wants_success_report());
         r.notify = None;
         assert!(r.wants_failure_report());
         assert_eq!(r.domain().as_deref(), Some("beta.test"));

@@ -28,6 +28,8 @@ pub(crate) struct Outcome {
     pub(crate) reply: String,
     /// The host that answered.
     pub(crate) remote_mta: Option<String>,
+    /// That host offered DSN, so NOTIFY went on with the message (RFC 3461 §5.2).
+    pub(crate) dsn_offered: bool,
 }
 
 impl Outcome {
@@ -42,10 +44,11 @@ impl Outcome {
             code: code.to_string(),
             reply,
             remote_mta: None,
+            dsn_offered: false,
         }
     }
 
-    fn from_reply(status: RcptStatus, r: &Reply, remote_mta: Option<String>) -> Outcome {
+    fn from_reply(status: RcptStatus, r: &Reply, remote_mta: String, dsn_offered: bool) -> Outcome {
         let class = r.class();
         let code = match r.enhanced() {
             Some((c, s, d)) if c == class => format!("{c}.{s}.{d}"),
@@ -55,7 +58,8 @@ impl Outcome {
             status,
             code,
             reply: diagnostic(r),
-            remote_mta,
+            remote_mta: Some(remote_mta),
+            dsn_offered,
         }
     }
 }
@@ -206,6 +210,7 @@ async fn smtp_session(
         Ok(Ok(_)) => None,
     };
     let s = lock(&session);
+    let dsn_offered = s.extension("DSN").is_some();
     let outcomes = shape
         .iter()
         .enumerate()
@@ -219,7 +224,9 @@ async fn smtp_session(
                         .cloned()
                         .flatten()
                     {
-                        Some(o) => Outcome::from_reply(o.status, &o.reply, Some(label.clone())),
+                        Some(o) => {
+                            Outcome::from_reply(o.status, &o.reply, label.clone(), dsn_offered)
+                        }
                         None => Outcome {
                             status: RcptStatus::Temporary,
                             code: "4.4.2".into(),
@@ -228,6 +235,7 @@ async fn smtp_session(
                                 error.as_deref().unwrap_or("closed")
                             ),
                             remote_mta: Some(label.clone()),
+                            dsn_offered,
                         },
                     }
                 })
@@ -319,14 +327,16 @@ mod tests {
         let o = Outcome::from_reply(
             RcptStatus::Permanent,
             &Reply::single(550, "5.1.1 User unknown"),
-            None,
+            "h".into(),
+            true,
         );
         assert_eq!(o.code, "5.1.1");
         // An enhanced code of the wrong class is not believed.
         let o = Outcome::from_reply(
             RcptStatus::Temporary,
             &Reply::single(451, "5.1.1 odd"),
-            None,
+            "h".into(),
+            true,
         );
         assert_eq!(o.code, "4.0.0");
     }

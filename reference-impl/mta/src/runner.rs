@@ -23,9 +23,9 @@ use wirecheck_smtp::codec::ReversePath;
 use wirecheck_smtp::server::Recipient;
 
 use crate::Ctx;
-use crate::dsn::{self, Action};
-use crate::policy::{Destination, classify, deliver_local, sender_path};
-use crate::queue::{QueueEntry, QueueError, QueuedRecipient, RcptState, new_id};
+use crate::dsn::Action;
+use crate::policy::{deliver_local, queue_report};
+use crate::queue::{QueueEntry, QueueError, QueuedRecipient, RcptState};
 use crate::relay::{Job, Outcome, relay};
 
 /// Messages sent over one connection at most.
@@ -226,21 +226,37 @@ async fn attempt(
         }
     }
 
-    let mut entries: Vec<(QueueEntry, Arc<Vec<u8>>, bool)> =
-        loaded.into_iter().map(|(e, m)| (e, m, false)).collect();
+    let mut entries: Vec<Attempted> = loaded
+        .into_iter()
+        .map(|(entry, message)| Attempted {
+            entry,
+            message,
+            tried: false,
+            successes: Vec::new(),
+        })
+        .collect();
     for (ei, ri, o) in outcomes {
-        let Some((e, _, tried)) = entries.get_mut(ei) else {
+        let Some(a) = entries.get_mut(ei) else {
             continue;
         };
-        let Some(r) = e.recipients.get_mut(ri) else {
+        let Some(r) = a.entry.recipients.get_mut(ri) else {
             continue;
         };
-        *tried = true;
+        a.tried = true;
         report.attempted += 1;
         let verdict = match o.status {
             RcptStatus::Delivered => {
                 report.delivered += 1;
                 r.state = RcptState::Delivered;
+                // RFC 3461 §5.2.2 / §6.2: success notices for final delivery here, or
+                // for a relay to a server that cannot carry NOTIFY on.
+                if r.wants_success_report() {
+                    match (&o.remote_mta, o.dsn_offered) {
+                        (None, _) => a.successes.push((ri, Action::Delivered)),
+                        (Some(_), false) => a.successes.push((ri, Action::Relayed)),
+                        (Some(_), true) => {}
+                    }
+                }
                 "delivered"
             }
             RcptStatus::Permanent => {
@@ -256,7 +272,7 @@ async fn attempt(
         let relay = o.remote_mta.as_deref().unwrap_or("local");
         tracing::info!(
             "{}: to={} relay={relay} status={} {verdict} ({})",
-            e.id,
+            a.entry.id,
             r.address,
             o.code,
             o.reply
@@ -268,9 +284,9 @@ async fn attempt(
     let done = blocking(ctx, move |ctx| {
         entries
             .into_iter()
-            .map(|(e, m, tried)| {
-                let id = e.id.clone();
-                finish(ctx, e, &m, now, tried).unwrap_or_else(|err| {
+            .map(|a| {
+                let id = a.entry.id.clone();
+                finish(ctx, a, now).unwrap_or_else(|err| {
                     tracing::error!("queue {id}: {err}");
                     Finished::default()
                 })
@@ -281,28 +297,49 @@ async fn attempt(
     for f in done.unwrap_or_default() {
         report.failed += f.expired;
         report.deferred -= f.expired.min(report.deferred);
-        report.reports += usize::from(f.reported);
+        report.reports += f.reports;
     }
+}
+
+/// One entry through an attempt.
+struct Attempted {
+    entry: QueueEntry,
+    message: Arc<Vec<u8>>,
+    /// Some recipient was tried.
+    tried: bool,
+    /// Recipients delivered now whose NOTIFY asks for a success DSN, and its action.
+    successes: Vec<(usize, Action)>,
 }
 
 #[derive(Debug, Default)]
 struct Finished {
     expired: usize,
-    reported: bool,
+    reports: usize,
 }
 
-/// Record an attempt on `entry`: schedule the next one, or finish it (DSN, removal).
-fn finish(
-    ctx: &Ctx,
-    mut entry: QueueEntry,
-    message: &[u8],
-    now: SystemTime,
-    tried: bool,
-) -> Result<Finished, QueueError> {
+/// Record an attempt: success notices, then either the next attempt (with a "delayed"
+/// notice once the message has waited `delay-warning`) or the end (failure notice,
+/// removal). Notices are queued before the entry changes: a crash in between sends one
+/// twice, never not at all.
+fn finish(ctx: &Ctx, a: Attempted, now: SystemTime) -> Result<Finished, QueueError> {
+    let Attempted {
+        mut entry,
+        message,
+        tried,
+        successes,
+    } = a;
     let mut out = Finished::default();
     if tried {
         entry.attempts = entry.attempts.saturating_add(1);
         entry.last_attempt = Some(now);
+    }
+    for action in [Action::Delivered, Action::Relayed] {
+        let rs: Vec<&QueuedRecipient> = successes
+            .iter()
+            .filter(|(_, a)| *a == action)
+            .filter_map(|(ri, _)| entry.recipients.get(*ri))
+            .collect();
+        out.reports += usize::from(queue_report(ctx, &entry, &rs, action, &message, now)?);
     }
     if entry.has_pending() && now >= entry.arrived + ctx.config.retry.expire {
         for r in entry
@@ -323,6 +360,32 @@ fn finish(
         }
     }
     if entry.has_pending() {
+        if now >= entry.arrived + ctx.config.retry.delay_warning {
+            let late: Vec<usize> = (0..entry.recipients.len())
+                .filter(|&i| {
+                    entry.recipients.get(i).is_some_and(|r| {
+                        r.state == RcptState::Pending && r.wants_delay_report() && !r.delay_reported
+                    })
+                })
+                .collect();
+            let rs: Vec<&QueuedRecipient> = late
+                .iter()
+                .filter_map(|&i| entry.recipients.get(i))
+                .collect();
+            out.reports += usize::from(queue_report(
+                ctx,
+                &entry,
+                &rs,
+                Action::Delayed,
+                &message,
+                now,
+            )?);
+            for i in late {
+                if let Some(r) = entry.recipients.get_mut(i) {
+                    r.delay_reported = true;
+                }
+            }
+        }
         entry.next_attempt = now + ctx.config.retry.delay_after(entry.attempts.max(1));
         ctx.queue.update(&entry)?;
         return Ok(out);
@@ -332,64 +395,16 @@ fn finish(
         .iter()
         .filter(|r| r.state == RcptState::Failed && r.wants_failure_report())
         .collect();
-    if !failed.is_empty() {
-        match sender_path(&entry) {
-            // RFC 5321 §6.1: "notification messages ... MUST NOT" be answered with one.
-            None => tracing::warn!("{}: undeliverable notification discarded", entry.id),
-            Some(to) => out.reported = queue_report(ctx, &entry, &failed, message, now, to)?,
-        }
-    }
+    out.reports += usize::from(queue_report(
+        ctx,
+        &entry,
+        &failed,
+        Action::Failed,
+        &message,
+        now,
+    )?);
     ctx.queue.remove(&entry.id)?;
     Ok(out)
-}
-
-/// Queue a failure DSN for `failed` to `to` (before the entry is removed: a crash in
-/// between sends it twice, never not at all).
-fn queue_report(
-    ctx: &Ctx,
-    entry: &QueueEntry,
-    failed: &[&QueuedRecipient],
-    message: &[u8],
-    now: SystemTime,
-    to: wirecheck_smtp::codec::ForwardPath,
-) -> Result<bool, QueueError> {
-    let local_user = match classify(ctx, &to) {
-        Destination::Local(u) => Some(u),
-        Destination::Remote(_) => None,
-        Destination::Unknown => {
-            tracing::warn!("{}: DSN for unknown local sender {to} discarded", entry.id);
-            return Ok(false);
-        }
-    };
-    let id = new_id(now);
-    let bytes = match dsn::report(
-        &ctx.config.hostname,
-        entry,
-        failed,
-        Action::Failed,
-        message,
-        now,
-        &id,
-    ) {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::error!("{}: cannot build DSN: {e}", entry.id);
-            return Ok(false);
-        }
-    };
-    let rcpt = Recipient {
-        path: to,
-        notify: None,
-        orcpt: None,
-    };
-    let report = QueueEntry::new(
-        &ReversePath::Null,
-        vec![QueuedRecipient::from_recipient(&rcpt, local_user)],
-        now,
-    );
-    let dsn_id = ctx.queue.enqueue(report, &bytes)?;
-    tracing::info!("{}: sender non-delivery notification {dsn_id}", entry.id);
-    Ok(true)
 }
 
 /// Run `f` on the blocking pool (file I/O with fsync).

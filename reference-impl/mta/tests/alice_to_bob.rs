@@ -192,15 +192,25 @@ async fn retry_while_the_next_hop_is_down() {
     beta.shutdown().await.unwrap();
 }
 
-/// A message that never gets through expires after the give-up time and comes back to
-/// Alice as a DSN with status 4.4.7.
+/// A message that never gets through: a "delayed" DSN after 4 hours (NOTIFY=DELAY), and
+/// after the give-up time a "failed" one with status 4.4.7.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_bounces_after_the_give_up_time() {
     let net = Net::new();
     let alpha = net.alpha(net.beta_mx()).await;
     let msg = lunch_message();
-    alice_submits(&alpha, outgoing("<alice@alpha.test>", &to_bob(), &msg)).await;
+    let mut bob = rcpt("<bob@beta.test>");
+    bob.notify = Some(Notify {
+        failure: true,
+        delay: true,
+        ..Notify::default()
+    });
+    alice_submits(&alpha, outgoing("<alice@alpha.test>", &[bob], &msg)).await;
     alpha.run_due().await;
+    assert!(
+        inbox(&alpha, "alice").is_empty(),
+        "no delay notice before 4h"
+    );
     net.clock.advance(Duration::from_secs(4 * 86400));
     alpha.run_due().await;
     let e = alpha.queue().list();
@@ -209,7 +219,25 @@ async fn expiry_bounces_after_the_give_up_time() {
         (e[0].attempts, e[0].recipients[0].state),
         (2, RcptState::Pending)
     );
-    assert!(inbox(&alpha, "alice").is_empty());
+    // NOTIFY=DELAY: one "delayed" DSN, once (RFC 3461 §4.1).
+    let delayed = inbox(&alpha, "alice");
+    assert_eq!(delayed.len(), 1);
+    let d = text(&delayed[0]);
+    assert!(
+        d.contains("Action: delayed\r\n") && d.contains("Status: 4.4.1\r\n"),
+        "{d}"
+    );
+    assert!(
+        d.contains("text/rfc822-headers"),
+        "headers only without a failure: {d}"
+    );
+    net.clock.advance(Duration::from_secs(3600));
+    alpha.run_due().await;
+    assert_eq!(
+        inbox(&alpha, "alice").len(),
+        1,
+        "the delay notice is not repeated"
+    );
     net.clock.advance(Duration::from_secs(86400));
     alpha.run_due().await;
     assert!(
@@ -218,8 +246,8 @@ async fn expiry_bounces_after_the_give_up_time() {
         alpha.queue().list()
     );
     let dsn = inbox(&alpha, "alice");
-    assert_eq!(dsn.len(), 1);
-    let d = text(&dsn[0]);
+    assert_eq!(dsn.len(), 2);
+    let d = text(&dsn[1]);
     assert!(d.starts_with("Return-Path: <>\r\n"), "{d}");
     assert!(
         d.contains("Action: failed\r\n") && d.contains("Status: 4.4.7\r\n"),
@@ -347,6 +375,63 @@ async fn queue_survives_a_restart() {
     alpha.run_due().await; // served after the start-up pass
     assert_bob_has(&beta, &msg);
     assert!(alpha.queue().is_empty());
+    alpha.shutdown().await.unwrap();
+    beta.shutdown().await.unwrap();
+}
+
+/// NOTIFY=SUCCESS: alpha passes it on (beta offers DSN), beta delivers and sends the
+/// "delivered" DSN back over SMTP to alpha, which delivers it to Alice (RFC 3461 §5.2.2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn success_notice_comes_back_from_the_final_mta() {
+    let net = Net::new();
+    let (alpha_mx, beta_mx) = (free_port(net.alpha_ip), net.beta_mx());
+    let mut beta_cfg = beta_config(&net.dir.path().join("beta"), beta_mx);
+    beta_cfg
+        .mx
+        .insert("alpha.test".into(), vec![alpha_mx.to_string()]);
+    let beta = start(beta_cfg, &net.clock).await;
+    let mut alpha_cfg = net.alpha_config(beta_mx);
+    alpha_cfg.mx_listen = alpha_mx;
+    let alpha = start(alpha_cfg, &net.clock).await;
+
+    let msg = lunch_message();
+    let mut bob = rcpt("<bob@beta.test>");
+    bob.notify = Some(Notify {
+        success: true,
+        failure: true,
+        ..Notify::default()
+    });
+    bob.orcpt = Some(("rfc822".into(), "bob@beta.test".into()));
+    let mut m = outgoing("<alice@alpha.test>", &[bob], &msg);
+    m.envid = Some("E-42".into());
+    alice_submits(&alpha, m).await;
+    alpha.flush().await;
+    beta.flush().await;
+    assert_bob_has(&beta, &msg);
+    assert!(alpha.queue().is_empty() && beta.queue().is_empty());
+    let notices = inbox(&alpha, "alice");
+    assert_eq!(
+        notices.len(),
+        1,
+        "one success DSN, from beta (alpha passed NOTIFY on)"
+    );
+    let d = text(&notices[0]);
+    for want in [
+        "Return-Path: <>\r\n",
+        "Received: from mx.beta.test",
+        "Reporting-MTA: dns; mx.beta.test\r\n",
+        "Original-Envelope-Id: E-42\r\n",
+        "Original-Recipient: rfc822;bob@beta.test\r\n",
+        "Action: delivered\r\n",
+        "Status: 2.0.0\r\n",
+        "text/rfc822-headers",
+    ] {
+        assert!(d.contains(want), "{want:?} missing:\n{d}");
+    }
+    assert!(
+        !d.contains("Shall we meet"),
+        "a success DSN returns headers only (RFC 3461 §6.2)"
+    );
     alpha.shutdown().await.unwrap();
     beta.shutdown().await.unwrap();
 }

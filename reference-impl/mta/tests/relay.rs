@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use common::*;
 use tokio::net::TcpListener;
 use wirecheck_mta::RcptState;
+use wirecheck_smtp::codec::Notify;
 use wirecheck_smtp::server::{DeliveryError, MemorySink, ServeConfig, serve};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,6 +66,44 @@ async fn temporary_failure_after_data_is_retried_on_the_next_exchanger() {
     assert!(
         inbox(&alpha, "alice").is_empty(),
         "no DSN for a delivered message"
+    );
+    alpha.shutdown().await.unwrap();
+    hop.shutdown().await.unwrap();
+}
+
+/// A next hop without DSN cannot carry NOTIFY=SUCCESS on: alpha sends the "relayed" DSN
+/// itself (RFC 3461 §5.2.2 (c)).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relayed_notice_when_the_next_hop_has_no_dsn() {
+    let net = Net::new();
+    let sink = Arc::new(Mutex::new(MemorySink::new("beta.test")));
+    let listener = TcpListener::bind((net.beta_ip, 0)).await.unwrap();
+    let live = listener.local_addr().unwrap();
+    let mut serve_cfg = ServeConfig::default();
+    serve_cfg.session.extensions.dsn = false;
+    let shared = sink.clone();
+    let hop = serve(listener, move || shared.clone(), serve_cfg).unwrap();
+    let alpha = net.alpha(live).await;
+
+    let mut bob = rcpt("<bob@beta.test>");
+    bob.notify = Some(Notify {
+        success: true,
+        ..Notify::default()
+    });
+    let msg = lunch_message();
+    alice_submits(&alpha, outgoing("<alice@alpha.test>", &[bob], &msg)).await;
+    alpha.flush().await;
+    assert_eq!(sink.lock().unwrap().delivered.len(), 1);
+    let notices = inbox(&alpha, "alice");
+    assert_eq!(notices.len(), 1);
+    let d = String::from_utf8_lossy(&notices[0]);
+    assert!(
+        d.contains("Action: relayed\r\n") && d.contains("Status: 2.0.0\r\n"),
+        "{d}"
+    );
+    assert!(
+        d.contains(&format!("Remote-MTA: dns; {}\r\n", live.ip())),
+        "{d}"
     );
     alpha.shutdown().await.unwrap();
     hop.shutdown().await.unwrap();
