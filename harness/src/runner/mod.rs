@@ -32,6 +32,7 @@ use crate::transcript::{Role, Transcript};
 mod case;
 mod conn;
 mod expect;
+mod open;
 mod record;
 
 pub use record::Recorder;

@@ -1,0 +1,292 @@
+//! Opening connections: `main` (to the target, or the client we start in the server role),
+//! `connect`, implicit and upgraded TLS, FTP passive data connections, `listen`/`accept`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+use wirecheck_wire::driver::{MaybeTls, TlsSide};
+
+use super::CaseTarget;
+use super::case::{Exec, Failure, Listener, Stop, error, mismatch, shown};
+use super::conn::{self, Conn};
+use crate::protocol::{self, Protocol, Transport};
+use crate::target::{Process, substitute};
+use crate::transcript::script::framing_protocol;
+use crate::transcript::{ConnectKind, Role};
+
+impl Exec<'_> {
+    /// Open `main`: connect to the target (client role) or wait for the client (server role).
+    pub(super) async fn open_main(&mut self) -> Result<(), Stop> {
+        let proto_name = framing_protocol(&self.t.meta.protocol);
+        match (&self.env.target, self.t.meta.role) {
+            (_, Role::Server) => self.accept_client(proto_name).await,
+            (CaseTarget::Addr(addr), Role::Client) => {
+                let (host, port) = addr.rsplit_once(':').unwrap_or((addr.as_str(), ""));
+                self.vars.insert(
+                    "host".into(),
+                    host.trim_matches(['[', ']']).as_bytes().to_vec(),
+                );
+                self.vars.insert("port".into(), port.as_bytes().to_vec());
+                if self.t.meta.protocol == "scenarios" {
+                    return Ok(());
+                }
+                let p = self.protocol(proto_name)?;
+                let kind = if p.default_transport() == Transport::Datagram {
+                    ConnectKind::Udp
+                } else {
+                    ConnectKind::Tcp
+                };
+                let addr = addr.clone();
+                self.connect("main", kind, &addr, p).await
+            }
+            (CaseTarget::ClientCmd(_), Role::Client) => Err(error(
+                self.line,
+                "a client-role case needs a target address",
+            )),
+        }
+    }
+
+    /// Server role: listen, start the client under test, accept it as `main`.
+    pub(super) async fn accept_client(&mut self, proto_name: &str) -> Result<(), Stop> {
+        let p = self.protocol(proto_name)?;
+        if p.default_transport() == Transport::Datagram {
+            return Err(error(
+                self.line,
+                "the server role over UDP (dns) is not supported yet",
+            ));
+        }
+        let l = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| error(self.line, format!("cannot listen: {e}")))?;
+        let addr = l
+            .local_addr()
+            .map_err(|e| error(self.line, e.to_string()))?;
+        self.vars.insert("host".into(), b"127.0.0.1".to_vec());
+        self.vars
+            .insert("port".into(), addr.port().to_string().into_bytes());
+        let CaseTarget::ClientCmd(user_cmd) = &self.env.target else {
+            return Err(error(
+                self.line,
+                "a server-role case needs a client to test: --target-cmd (or the transcript's target-cmd)",
+            ));
+        };
+        let Some(cmd) = user_cmd.clone().or_else(|| self.t.meta.target_cmd.clone()) else {
+            return Err(error(
+                self.line,
+                "a server-role case needs a client command: --target-cmd or the transcript's `target-cmd`",
+            ));
+        };
+        let cmd = substitute(&cmd, "127.0.0.1", addr.port());
+        self.rec.note(
+            "main",
+            format!("listening on {addr}; starting the client: {cmd}"),
+        );
+        let mut client = Process::spawn(&cmd).map_err(|e| error(self.line, e.to_string()))?;
+        let deadline = Instant::now() + self.env.options.startup_timeout.max(self.step_timeout);
+        let accepted = loop {
+            let tick = (Instant::now() + Duration::from_millis(100)).min(deadline);
+            match tokio::time::timeout_at(tick, l.accept()).await {
+                Ok(Ok(a)) => break Ok(a),
+                Ok(Err(e)) => break Err(format!("accept failed: {e}")),
+                Err(_) if Instant::now() >= deadline => {
+                    break Err("the client did not connect in time".to_string());
+                }
+                Err(_) => {
+                    if let Some(st) = client.exited() {
+                        break Err(format!(
+                            "the client exited ({st}) without connecting; its stderr: {}",
+                            client.stderr_tail().trim()
+                        ));
+                    }
+                }
+            }
+        };
+        self.client = Some(client);
+        let (tcp, peer) = accepted.map_err(|m| error(self.line, m))?;
+        let _ = tcp.set_nodelay(true);
+        self.rec
+            .note("main", format!("client connected from {peer}"));
+        let framer = self.framer(p.as_ref(), Transport::Stream)?;
+        self.conns.insert(
+            "main".into(),
+            Conn::stream("main", MaybeTls::Plain(tcp), peer, "localhost", p, framer),
+        );
+        Ok(())
+    }
+
+    pub(super) async fn connect(
+        &mut self,
+        name: &str,
+        kind: ConnectKind,
+        addr: &str,
+        p: Arc<dyn Protocol>,
+    ) -> Result<(), Stop> {
+        let line = self.line;
+        let deadline = Instant::now() + self.env.options.connect_timeout;
+        let refused = |m: String| {
+            Stop::Error(Failure {
+                line,
+                hint: Some(format!("is the server running and listening on {addr}?")),
+                message: m,
+                ..Failure::default()
+            })
+        };
+        let host = addr
+            .rsplit_once(':')
+            .map_or(addr, |(h, _)| h)
+            .trim_matches(['[', ']'])
+            .to_string();
+        let c = if kind == ConnectKind::Udp {
+            let (sock, peer) = conn::connect_udp(addr).await.map_err(refused)?;
+            let framer = self.framer(p.as_ref(), Transport::Datagram)?;
+            Conn::datagram(name, sock, peer, p, framer)
+        } else {
+            let (tcp, peer) = conn::connect_tcp(addr, deadline).await.map_err(refused)?;
+            let framer = self.framer(p.as_ref(), Transport::Stream)?;
+            Conn::stream(name, MaybeTls::Plain(tcp), peer, &host, p, framer)
+        };
+        self.rec.note(name, format!("connected to {addr}"));
+        self.conns.insert(name.to_string(), c);
+        if kind == ConnectKind::Tls {
+            self.tls(name).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn tls(&mut self, name: &str) -> Result<(), Stop> {
+        let line = self.line;
+        let side = match self.t.meta.role {
+            Role::Client => {
+                let host = self.conn(name)?.host.clone();
+                let sni = if host.is_empty() {
+                    "localhost".to_string()
+                } else {
+                    host
+                };
+                let sn = wirecheck_wire::tls::server_name(&sni)
+                    .map_err(|e| error(line, e.to_string()))?;
+                TlsSide::Client(self.env.tls.client.clone(), sn)
+            }
+            Role::Server => {
+                let cfg = self
+                    .env
+                    .tls
+                    .server
+                    .get_or_try_init(|| async { wirecheck_wire::tls::self_signed_server_config() })
+                    .await
+                    .map_err(|e| error(line, format!("TLS set-up: {e}")))?;
+                TlsSide::Server(cfg.clone())
+            }
+        };
+        let deadline = self.deadline();
+        let c = self
+            .conns
+            .get_mut(name)
+            .ok_or_else(|| error(line, format!("no open connection `{name}`")))?;
+        c.upgrade(&side, deadline, &mut self.rec).await.map_err(|m| {
+            let cert = m.contains("certificate") || m.contains("UnknownIssuer");
+            let hint = cert.then(|| "the certificate could not be verified: pass --insecure for a self-signed one".to_string());
+            let f = Failure { line, message: m, hint, ..Failure::default() };
+            if cert { Stop::Error(f) } else { Stop::Mismatch(f) }
+        })
+    }
+
+    pub(super) fn passive_address(&self) -> Result<SocketAddr, Stop> {
+        let line = self.line;
+        let (unit, control) = self.last_data_reply.as_ref().ok_or_else(|| {
+            error(
+                line,
+                "`connect NAME passive`: no 227 (PASV) or 229 (EPSV) reply before",
+            )
+        })?;
+        let ftp = protocol::by_name("ftp").ok_or_else(|| error(line, "no ftp adapter"))?;
+        match ftp.data_address(unit, *control) {
+            Ok(Some(a)) => Ok(a),
+            Ok(None) => Err(Stop::Mismatch(Failure {
+                line,
+                message: "the 227/229 reply holds no address wirecheck can read".into(),
+                actual: Some(shown(&unit.text)),
+                ..Failure::default()
+            })),
+            Err(e) => Err(error(line, e.to_string())),
+        }
+    }
+
+    pub(super) async fn listen(
+        &mut self,
+        name: &str,
+        udp: bool,
+        at: Option<&crate::transcript::Template>,
+        protocol: &str,
+    ) -> Result<(), Stop> {
+        let line = self.line;
+        if udp {
+            return Err(error(line, "`listen NAME udp` is not supported yet"));
+        }
+        let at = match at {
+            Some(t) => String::from_utf8_lossy(
+                &t.render(&self.vars)
+                    .map_err(|e| error(line, e.to_string()))?,
+            )
+            .into_owned(),
+            None => "127.0.0.1:0".into(),
+        };
+        let tcp = TcpListener::bind(&at)
+            .await
+            .map_err(|e| error(line, format!("cannot listen on {at}: {e}")))?;
+        let addr = tcp.local_addr().map_err(|e| error(line, e.to_string()))?;
+        self.vars
+            .insert(format!("{name}.port"), addr.port().to_string().into_bytes());
+        self.vars
+            .insert(format!("{name}.addr"), addr.to_string().into_bytes());
+        if let Some(ftp) = protocol::by_name("ftp")
+            && let Ok(args) = ftp.port_args(addr)
+        {
+            for (k, v) in args {
+                self.vars.insert(format!("{name}.{k}"), v.into_bytes());
+            }
+        }
+        self.rec.note(name, format!("listening on {addr}"));
+        self.listeners.insert(
+            name.to_string(),
+            Listener {
+                tcp,
+                protocol: protocol.to_string(),
+            },
+        );
+        Ok(())
+    }
+
+    pub(super) async fn accept(&mut self, name: &str) -> Result<(), Stop> {
+        let line = self.line;
+        let deadline = self.deadline();
+        let l = self
+            .listeners
+            .get(name)
+            .ok_or_else(|| error(line, format!("no listener `{name}`")))?;
+        let (tcp, peer) = match tokio::time::timeout_at(deadline, l.tcp.accept()).await {
+            Ok(Ok(a)) => a,
+            Ok(Err(e)) => return Err(error(line, format!("accept on `{name}` failed: {e}"))),
+            Err(_) => {
+                return Err(mismatch(
+                    line,
+                    format!("nothing connected to listener `{name}` in time"),
+                ));
+            }
+        };
+        let p = self.protocol(&l.protocol.clone())?;
+        let framer = p
+            .reply_framer(Transport::Stream)
+            .map_err(|e| error(line, e.to_string()))?;
+        self.rec
+            .note(name, format!("accepted a connection from {peer}"));
+        self.conns.insert(
+            name.to_string(),
+            Conn::stream(name, MaybeTls::Plain(tcp), peer, "localhost", p, framer),
+        );
+        Ok(())
+    }
+}
