@@ -198,7 +198,7 @@ impl Config {
     /// Parse TOML text. Relative paths stay relative (see [`Config::load`]).
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
         let cfg: Config = toml::from_str(text)?;
-        cfg.check()?;
+        cfg.validate()?;
         Ok(cfg)
     }
 
@@ -298,7 +298,9 @@ impl Config {
         self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
     }
 
-    fn check(&self) -> Result<(), ConfigError> {
+    /// Check values that parse but make no sense (also done by [`crate::Mta::start`] for
+    /// configurations built in code).
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.hostname.is_empty() || wirecheck_smtp::codec::Domain::parse(&self.hostname).is_err()
         {
             return Err(ConfigError::Invalid(format!(
@@ -308,6 +310,25 @@ impl Config {
         }
         if self.max_message_size == 0 {
             return Err(ConfigError::Invalid("max-message-size must be > 0".into()));
+        }
+        let r = &self.retry;
+        let all = [
+            r.then_every,
+            r.expire,
+            r.delay_warning,
+            r.connect_timeout,
+            r.command_timeout,
+            r.session_timeout,
+        ];
+        // Ten years is more than any mail system waits; it keeps time arithmetic in range.
+        if all
+            .iter()
+            .chain(&r.schedule)
+            .any(|d| *d > Duration::from_secs(3650 * 86400))
+        {
+            return Err(ConfigError::Invalid(
+                "retry durations must be at most 3650 days".into(),
+            ));
         }
         if self.retry.then_every.is_zero() || self.retry.schedule.iter().any(Duration::is_zero) {
             return Err(ConfigError::Invalid("retry delays must be > 0".into()));
@@ -451,6 +472,7 @@ aliases = ["postmaster"]
         assert!(Config::from_toml(&FULL.replace("mx-listen", "mx-lisen")).is_err());
         assert!(Config::from_toml(&FULL.replace("\"mx.alpha.test\"", "\"bad host\"")).is_err());
         assert!(Config::from_toml(&FULL.replace("\"10s\"", "\"0s\"")).is_err());
+        assert!(Config::from_toml(&FULL.replace("\"2d\"", "\"100000000y\"")).is_err());
         let dup = format!("{FULL}\n[[user]]\nname = \"Postmaster\"\npassword = \"x\"\n");
         assert!(Config::from_toml(&dup).unwrap().load_users().is_err());
     }

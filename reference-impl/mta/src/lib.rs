@@ -155,6 +155,7 @@ impl MtaBuilder {
     /// (whose first pass resumes what a previous run left in the queue).
     pub async fn start(self) -> Result<MtaHandle, MtaError> {
         let config = self.config;
+        config.validate()?;
         let store = Store::open(&config.store, config.load_users()?)?;
         let queue = Queue::open(&config.queue)?;
         let server_tls = server_tls(&config)?;

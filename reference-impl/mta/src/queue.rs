@@ -389,21 +389,27 @@ impl Queue {
         self.lock().get(id).cloned()
     }
 
-    /// Entries with pending recipients due at `now` (every one with `None`).
+    /// Entries due at `now` (every one with `None`). An entry with nothing pending (every
+    /// recipient decided when it was queued) is due at once: it only needs finishing.
     pub fn due(&self, now: Option<SystemTime>) -> Vec<QueueEntry> {
         self.lock()
             .values()
-            .filter(|e| e.has_pending() && now.is_none_or(|n| e.next_attempt <= n))
+            .filter(|e| now.is_none_or(|n| e.next_attempt <= n || !e.has_pending()))
             .cloned()
             .collect()
     }
 
-    /// The earliest `next_attempt` of an entry with pending recipients.
+    /// The earliest time an entry is due.
     pub fn next_attempt(&self) -> Option<SystemTime> {
         self.lock()
             .values()
-            .filter(|e| e.has_pending())
-            .map(|e| e.next_attempt)
+            .map(|e| {
+                if e.has_pending() {
+                    e.next_attempt
+                } else {
+                    e.arrived
+                }
+            })
             .min()
     }
 
@@ -493,7 +499,11 @@ mod unix_seconds {
         s.serialize_u64(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
     }
     pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
-        Ok(UNIX_EPOCH + Duration::from_secs(u64::deserialize(d)?))
+        from_secs(u64::deserialize(d)?).ok_or_else(|| serde::de::Error::custom("time out of range"))
+    }
+
+    pub fn from_secs(secs: u64) -> Option<SystemTime> {
+        UNIX_EPOCH.checked_add(Duration::from_secs(secs))
     }
 }
 
@@ -511,7 +521,12 @@ mod opt_unix_seconds {
     pub fn deserialize<'de, D: serde::Deserializer<'de>>(
         d: D,
     ) -> Result<Option<SystemTime>, D::Error> {
-        Ok(Option::<u64>::deserialize(d)?.map(|s| UNIX_EPOCH + Duration::from_secs(s)))
+        match Option::<u64>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) => unix_seconds::from_secs(s)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom("time out of range")),
+        }
     }
 }
 
@@ -573,6 +588,18 @@ mod tests {
         assert!(q.is_empty());
         assert!(!dir.path().join("msg").join(&id).exists());
         assert!(!dir.path().join("env").join(&id).exists());
+    }
+
+    #[test]
+    fn an_entry_with_nothing_pending_is_due_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = Queue::open(dir.path()).unwrap();
+        let mut e = entry(t(100));
+        e.next_attempt = t(1000);
+        e.recipients[0].state = RcptState::Failed;
+        q.enqueue(e, b"m").unwrap();
+        assert_eq!(q.due(Some(t(100))).len(), 1);
+        assert_eq!(q.next_attempt(), Some(t(100)));
     }
 
     #[test]

@@ -32,6 +32,9 @@ use crate::relay::{Job, Outcome, relay};
 const MESSAGES_PER_CONNECTION: usize = 20;
 /// The runner looks at the clock at least this often.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// ... and at most this often on its own (an entry that cannot be finished must not make
+/// it spin).
+const MIN_SLEEP: Duration = Duration::from_secs(1);
 /// Rounds per pass: later rounds deliver the DSNs earlier rounds queued.
 const ROUNDS: usize = 4;
 
@@ -69,7 +72,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, mut requests: mpsc::UnboundedReceiver<Req
             .map_or(MAX_SLEEP, |t| {
                 t.duration_since(ctx.clock.now()).unwrap_or(Duration::ZERO)
             })
-            .min(MAX_SLEEP);
+            .clamp(MIN_SLEEP, MAX_SLEEP);
         tokio::select! {
             req = requests.recv() => match req {
                 None => break,
@@ -114,10 +117,13 @@ async fn attempt(
             .filter_map(|e| match ctx.queue.message(&e.id) {
                 Ok(m) => Some((e, Arc::new(m))),
                 Err(err) => {
-                    tracing::error!(
-                        "queue {}: message unreadable, left for a person: {err}",
-                        e.id
-                    );
+                    // Not tried and not dropped: looked at again after the long delay.
+                    tracing::error!("queue {}: message unreadable: {err}", e.id);
+                    let mut later = e;
+                    later.next_attempt = now + ctx.config.retry.then_every;
+                    if let Err(err) = ctx.queue.update(&later) {
+                        tracing::error!("queue {}: {err}", later.id);
+                    }
                     None
                 }
             })
