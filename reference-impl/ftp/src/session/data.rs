@@ -136,6 +136,23 @@ pub(super) struct Running {
     pub(super) aborting: bool,
 }
 
+impl Running {
+    /// One line for STAT during the transfer.
+    pub(super) fn describe(&self) -> String {
+        let state = if self.connected {
+            "data connection open"
+        } else {
+            "opening data connection"
+        };
+        match &self.kind {
+            Kind::Retr { path, size } => format!("Sending {path} ({size} bytes), {state}"),
+            Kind::Stor => format!("Receiving a file, {state}"),
+            Kind::Stou { name } => format!("Receiving {name}, {state}"),
+            Kind::Listing => format!("Sending a directory listing, {state}"),
+        }
+    }
+}
+
 /// Which store command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Store {

@@ -273,7 +273,7 @@ impl<F: VirtualFs> FtpSession<F> {
             Command::Quit => self.quit_pending = true,
             _ => {
                 let what = match &self.busy {
-                    Busy::Transfer(r) => format!("{:?}", r.kind),
+                    Busy::Transfer(r) => r.describe(),
                     _ => String::new(),
                 };
                 self.reply_lines(
