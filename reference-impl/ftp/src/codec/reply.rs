@@ -343,4 +343,27 @@ mod tests {
         assert_eq!(s.raw, b"257 \"/a  b\" created\r\n");
         assert_eq!(Reply::multi::<&str>(200, &[]).raw, b"200 \r\n");
     }
+
+    #[test]
+    fn garbage_never_panics() {
+        let lim = ReplyLimits {
+            max_line: 32,
+            max_lines: 4,
+        };
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 48) as usize;
+            let alphabet = b"1234 -\r\n5xA\xff";
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| alphabet[((seed >> (i % 56)) as usize + i) % alphabet.len()])
+                .collect();
+            if let Ok(Some((n, r))) = decode_reply(&bytes, &lim) {
+                assert!(n <= bytes.len() && r.raw.len() == n);
+            }
+            let _ = crate::codec::Command::decode(&bytes);
+        }
+    }
 }

@@ -579,3 +579,71 @@ fn data_events_out_of_turn_are_ignored() {
     assert!(p.drain().is_empty());
     p.cmd("NOOP", 200);
 }
+
+/// A small deterministic generator (xorshift), so the garbage tests need no dependency.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn garbage_input_and_events_never_panic() {
+    let verbs: &[&[u8]] = &[
+        b"USER alice\r\n",
+        b"PASS secret\r\n",
+        b"PASV\r\n",
+        b"EPSV\r\n",
+        b"RETR hello.txt\r\n",
+        b"LIST\r\n",
+        b"STOR upload/g\r\n",
+        b"ABOR\r\n",
+        b"REST 5\r\n",
+        b"RNFR upload\r\n",
+        b"RNTO x\r\n",
+        b"AUTH TLS\r\n",
+        b"PBSZ 0\r\n",
+        b"PROT P\r\n",
+        b"TYPE A\r\n",
+        b"MLSD\r\n",
+        b"STAT\r\n",
+        b"CWD ..\r\n",
+        b"\xff\xf4",
+    ];
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..40 {
+        let (mut p, _) = pair_with(FtpConfig {
+            tls: true,
+            max_line: 64,
+            max_queued: 8,
+            ..FtpConfig::default()
+        });
+        for _ in 0..200 {
+            let r = xorshift(&mut seed);
+            match r % 5 {
+                0 => {
+                    let len = (r >> 8) as usize % 100;
+                    let bytes: Vec<u8> = (0..len).map(|_| xorshift(&mut seed) as u8).collect();
+                    p.s.handle_input(&bytes);
+                }
+                1 | 2 => p.s.handle_input(verbs[(r >> 8) as usize % verbs.len()]),
+                3 => {
+                    let ev = match (r >> 8) % 7 {
+                        0 => DataEvent::Listening("127.0.0.1:40000".parse().unwrap()),
+                        1 => DataEvent::ListenFailed,
+                        2 => DataEvent::Connected,
+                        3 => DataEvent::Done { bytes: 1 },
+                        4 => DataEvent::Failed(TransferFailure::Network),
+                        5 => DataEvent::Aborted,
+                        _ => DataEvent::Failed(TransferFailure::NoConnection),
+                    };
+                    p.s.handle_data_event(ev);
+                }
+                _ => p.s.handle_tls(TlsInfo::default()),
+            }
+            while p.s.poll_output().is_some() {}
+            while p.s.poll_action().is_some() {}
+        }
+    }
+}
