@@ -3,6 +3,7 @@
 
 pub mod corpus;
 pub mod lint;
+pub mod oracle;
 pub mod protocol;
 pub mod runner;
 pub mod select;

@@ -565,24 +565,80 @@ async fn step_and_transcript_timeouts() {
 }
 
 #[tokio::test]
-async fn unavailable_framing_is_an_error_of_that_case_only() {
+async fn each_case_is_framed_by_its_own_protocol() {
     let addr = fake::smtp(Default::default()).await;
     let ts = vec![
         transcript("pop3.x.any", "pop3", "", "S: +OK *"),
         transcript("smtp.x.ok", "smtp", "", "S: 220 *"),
     ];
     let r = run(&ts, addr).await;
+    // An SMTP greeting is not a POP3 status line: that case fails, the other passes.
     let c = case(&r, "pop3.x.any");
-    if c.outcome == Outcome::Error
-        && c.message
+    assert_eq!(c.outcome, Outcome::Fail, "{}", dump(c));
+    assert!(
+        c.message
             .as_deref()
             .unwrap_or("")
-            .contains("not available yet")
-    {
-        // The POP3 codec has not been wired in yet: only this case is affected.
-    } else {
-        // Once it is, the fake SMTP greeting is not a POP3 status line.
-        assert_eq!(c.outcome, Outcome::Fail, "{}", dump(c));
-    }
+            .contains("malformed pop3"),
+        "{}",
+        dump(c)
+    );
     assert_outcome(&r, "smtp.x.ok", Outcome::Pass);
+}
+
+#[tokio::test]
+async fn pop3_status_and_dot_terminated_bodies() {
+    let addr = fake::pop3().await;
+    let login = "S: +OK *\nC: USER ${user}\nS: +OK\nC: PASS ${pass}\nS: +OK *\n";
+    let ts = vec![
+        transcript(
+            "pop3.b.list",
+            "pop3",
+            "",
+            &format!(
+                "{login}C: LIST\nS: +OK *\nS| 1 *\nS| 2 *\nC: STAT\nS: +OK 2 $(size)\ncheck size == \"320\""
+            ),
+        ),
+        transcript(
+            "pop3.b.retr",
+            "pop3",
+            "",
+            &format!(
+                "{login}C: RETR 1\nS: +OK *\ncheck _body == \"Subject: one\\r\\n\\r\\n.a line that starts with a dot\\r\\n\"\nC: QUIT\nS: +OK *\nexpect close"
+            ),
+        ),
+        transcript(
+            "pop3.b.stuffing",
+            "pop3",
+            "",
+            &format!("{login}C: RETR 2\nS: +OK *"),
+        ),
+        transcript(
+            "pop3.b.pipelined",
+            "pop3",
+            "",
+            &format!("{login}C: LIST\nC: STAT\nS: ~ (?m)^2 200$\nS: +OK 2 320"),
+        ),
+        transcript(
+            "pop3.b.capa",
+            "pop3",
+            "extension = \"CAPA\"",
+            "S: +OK *\nC: CAPA\nS: +OK *\nS| *",
+        ),
+    ];
+    let r = run(&ts, addr).await;
+    for id in ["pop3.b.list", "pop3.b.retr", "pop3.b.pipelined"] {
+        assert_outcome(&r, id, Outcome::Pass);
+    }
+    let c = case(&r, "pop3.b.stuffing");
+    assert_eq!(c.outcome, Outcome::Fail, "{}", dump(c));
+    assert!(
+        c.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("not byte-stuffed"),
+        "{}",
+        dump(c)
+    );
+    assert_outcome(&r, "pop3.b.capa", Outcome::Unimplemented);
 }

@@ -266,3 +266,29 @@ pub async fn dns_udp() -> SocketAddr {
     });
     addr
 }
+
+/// A small POP3 server: USER/PASS, STAT, LIST (multi-line), RETR 1 (a stuffed body),
+/// RETR 2 (a body that is not stuffed: a bug), CAPA refused, QUIT.
+pub async fn pop3() -> SocketAddr {
+    serve(|s| async move {
+        let mut c = LineConn::new(s);
+        c.send(b"+OK fake POP3 ready\r\n").await;
+        while let Some(line) = c.line().await {
+            let text = String::from_utf8_lossy(&line).to_ascii_uppercase();
+            let reply: &[u8] = match text.as_str() {
+                t if t.starts_with("USER") || t.starts_with("PASS") => b"+OK\r\n",
+                "STAT" => b"+OK 2 320\r\n",
+                "LIST" => b"+OK 2 messages\r\n1 120\r\n2 200\r\n.\r\n",
+                "RETR 1" => b"+OK 120 octets\r\nSubject: one\r\n\r\n..a line that starts with a dot\r\n.\r\n",
+                "RETR 2" => b"+OK 200 octets\r\n.not stuffed\r\n.\r\n",
+                "QUIT" => {
+                    c.send(b"+OK bye\r\n").await;
+                    return;
+                }
+                _ => b"-ERR unknown command\r\n",
+            };
+            c.send(reply).await;
+        }
+    })
+    .await
+}
