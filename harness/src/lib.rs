@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod corpus;
+pub mod demo;
 pub mod lint;
 pub mod oracle;
 pub mod protocol;

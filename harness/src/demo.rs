@@ -1,0 +1,184 @@
+//! The corpus against the embedded oracle: what `wirecheck demo` shows a newcomer and what
+//! the corpus test enforces ("every transcript passes against the reference implementation").
+//!
+//! Every transcript gets a fresh [`Oracle`] (its own store, queue and FTP tree on free
+//! ports), so cases that change state never see each other's changes and can run
+//! concurrently.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+use wirecheck_reports::{CaseResult, Outcome, Report, Summary, TargetReport};
+
+use crate::oracle::{Oracle, OracleFactory};
+use crate::runner::{self, Fixtures, RunOptions};
+use crate::target::TargetSpec;
+use crate::transcript::{Role, Transcript};
+
+/// The service a transcript's `main` connection goes to. `message` and `scenarios`
+/// transcripts start with SMTP and reach the other services through `${pop3}`, `${imap}`, …
+pub fn service_for(t: &Transcript) -> &str {
+    match t.meta.protocol.as_str() {
+        "message" | "scenarios" => "smtp",
+        p => p,
+    }
+}
+
+/// Why a case could not be run against the oracle; it becomes an `error` outcome.
+fn error_case(t: &Transcript, message: String) -> CaseResult {
+    CaseResult {
+        id: t.meta.id.clone(),
+        title: t.meta.title.clone(),
+        protocol: t.meta.protocol.clone(),
+        rfc: t.meta.rfc.iter().map(|r| r.to_string()).collect(),
+        level: t.meta.level,
+        tags: t.meta.tags.clone(),
+        points: t.meta.points,
+        outcome: Outcome::Error,
+        message: Some(message),
+        line: None,
+        expected: None,
+        actual: None,
+        hint: None,
+        exchange: Vec::new(),
+        duration_ms: 0,
+        file: t.file.display().to_string(),
+    }
+}
+
+/// Run one transcript against a freshly started oracle.
+pub async fn run_case(t: &Transcript, options: &RunOptions) -> CaseResult {
+    if t.meta.role == Role::Server && t.meta.target_cmd.is_none() {
+        let mut c = error_case(t, "server-role case: the oracle's client side is started by its `target-cmd`, which this transcript does not name".into());
+        c.outcome = Outcome::Skipped;
+        return c;
+    }
+    let oracle = match OracleFactory::default().start().await {
+        Ok(o) => o,
+        Err(e) => return error_case(t, format!("the oracle did not start: {e}")),
+    };
+    let result = run_on(t, &oracle, options).await;
+    oracle.shutdown().await;
+    result
+}
+
+async fn run_on(t: &Transcript, oracle: &Oracle, options: &RunOptions) -> CaseResult {
+    let service = service_for(t);
+    let Some(addr) = oracle.addr(service) else {
+        return error_case(t, format!("the oracle has no `{service}` service"));
+    };
+    let mut spec = TargetSpec::addr(addr.to_string());
+    spec.services = oracle.services().iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+    spec.name = Some("reference".into());
+    let mut opts = options.clone();
+    opts.tls_roots = vec![oracle.certificate().clone()];
+    opts.fixtures = Fixtures::reference();
+    opts.jobs = 1;
+    match runner::run_transcripts(&[t], &spec, &opts).await {
+        Ok(mut r) => r.cases.pop().unwrap_or_else(|| error_case(t, "the runner returned no result".into())),
+        Err(e) => error_case(t, format!("{e}")),
+    }
+}
+
+/// Run `transcripts` against the oracle, `jobs` at a time, into one target report.
+pub async fn run_against_oracle(transcripts: &[&Transcript], options: &RunOptions, jobs: usize) -> TargetReport {
+    let sem = Arc::new(Semaphore::new(jobs.max(1)));
+    let opts = Arc::new(options.clone());
+    let mut set = tokio::task::JoinSet::new();
+    for (i, t) in transcripts.iter().enumerate() {
+        let (t, sem, opts) = ((*t).clone(), sem.clone(), opts.clone());
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            if let Some(p) = &opts.progress {
+                p.started(&t.meta.id);
+            }
+            let r = run_case(&t, &opts).await;
+            if let Some(p) = &opts.progress {
+                p.finished(&r);
+            }
+            (i, r)
+        });
+    }
+    let mut results: Vec<Option<CaseResult>> = vec![None; transcripts.len()];
+    while let Some(joined) = set.join_next().await {
+        if let Ok((i, r)) = joined {
+            results[i] = Some(r);
+        }
+    }
+    let cases: Vec<CaseResult> = results
+        .into_iter()
+        .zip(transcripts)
+        .map(|(r, t)| r.unwrap_or_else(|| error_case(t, "the case's task failed".into())))
+        .collect();
+    let summary = Summary::of(&cases);
+    TargetReport { name: "reference".into(), target: "the embedded reference servers".into(), cases, summary }
+}
+
+/// A whole report around one target report.
+pub fn report_of(target: TargetReport, started: std::time::SystemTime, elapsed: std::time::Duration) -> Report {
+    Report {
+        schema: wirecheck_reports::SCHEMA_VERSION,
+        tool: "wirecheck".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        started: rfc3339(started),
+        duration_ms: elapsed.as_millis() as u64,
+        targets: vec![target],
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for a system time (UTC).
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// What `wirecheck demo` did.
+#[derive(Debug)]
+pub struct DemoOutcome {
+    /// The report.
+    pub report: Report,
+    /// `index.html`.
+    pub index: PathBuf,
+}
+
+/// `wirecheck demo`: the whole corpus at `corpus` against the embedded oracle, reports in `out`.
+pub async fn demo(corpus: &Path, out: &Path, options: &RunOptions, jobs: usize) -> anyhow::Result<DemoOutcome> {
+    let corpus = crate::corpus::load(corpus)?;
+    let all: Vec<&Transcript> = corpus.transcripts.iter().collect();
+    let started = std::time::SystemTime::now();
+    let t0 = Instant::now();
+    let target = run_against_oracle(&all, options, jobs).await;
+    let report = report_of(target, started, t0.elapsed());
+    std::fs::create_dir_all(out)?;
+    let index = wirecheck_reports::index::write_all(&report, out)?;
+    wirecheck_reports::json::write(&report, &out.join("report.json"))?;
+    wirecheck_reports::junit::write(&report, &out.join("junit.xml"))?;
+    Ok(DemoOutcome { report, index })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_704_103_200);
+        assert_eq!(rfc3339(t), "2024-01-01T10:00:00Z");
+        assert_eq!(rfc3339(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let leap = std::time::UNIX_EPOCH + std::time::Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
+    }
+}

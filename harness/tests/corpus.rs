@@ -1,0 +1,63 @@
+//! Every transcript of the corpus passes against the reference implementation.
+//!
+//! One libtest-mimic trial per transcript file, so `cargo test -p wirecheck --test corpus`
+//! lists and filters them like any test (`-- smtp.sequence`, `--exact`, `--list`). Each
+//! trial starts a fresh embedded oracle; server-role transcripts without a `target-cmd`
+//! (they need an external client under test) are listed as ignored.
+
+use std::path::PathBuf;
+use std::sync::LazyLock;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use wirecheck::runner::RunOptions;
+use wirecheck::transcript::{Role, Transcript};
+use wirecheck_reports::Outcome;
+
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
+});
+
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../transcripts")
+}
+
+fn check(t: &Transcript) -> Result<(), Failed> {
+    let options = RunOptions::default();
+    let r = RUNTIME.block_on(wirecheck::demo::run_case(t, &options));
+    if r.outcome == Outcome::Pass {
+        return Ok(());
+    }
+    let mut msg = format!("{} against the oracle: {}", r.outcome.as_str(), r.message.unwrap_or_default());
+    if let Some(line) = r.line {
+        msg.push_str(&format!("\n  at {}:{line}", r.file));
+    }
+    if let Some(e) = r.expected {
+        msg.push_str(&format!("\n  expected: {e}"));
+    }
+    if let Some(a) = r.actual {
+        msg.push_str(&format!("\n  actual:   {a}"));
+    }
+    Err(msg.into())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let corpus = match wirecheck::corpus::load(&corpus_dir()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("the corpus does not load: {e}");
+            std::process::exit(101);
+        }
+    };
+    let trials = corpus
+        .transcripts
+        .into_iter()
+        .map(|t| {
+            let ignored = t.meta.role == Role::Server && t.meta.target_cmd.is_none();
+            let name = t.meta.id.clone();
+            let kind = t.meta.protocol.clone();
+            Trial::test(name, move || check(&t)).with_kind(kind).with_ignored_flag(ignored)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
