@@ -3,14 +3,20 @@
 //!
 //! # Layers
 //!
-//! * [`codec`]: wire bytes <-> [`Message`] ([`codec::decode`] is total and bounded; compression
-//!   pointers may only point backwards), name compression on encode, truncation to a size limit,
-//!   and the RFC 7766 TCP length prefix ([`codec::tcp_frame`]).
-//! * [`presentation`]: one-line queries (`example.test. MX +rd id=4242`) and dig-shaped renderings
-//!   of whole messages, plus `hex …` for raw ones.
+//! * Codec: [`codec`] (wire bytes <-> [`Message`]; [`codec::decode`] is total and bounded, and
+//!   compression pointers may only point backwards), [`presentation`] (one-line queries like
+//!   `example.test. MX +rd id=4242`, dig-shaped renderings, `hex …`), [`text`] and [`zone`]
+//!   (master files).
+//! * Sessions, sans-IO: [`auth`] (the authoritative answer from a prebuilt [`zone::Zones`]
+//!   index), [`tcp`] (RFC 7766 framing as a `wirecheck_wire::Session`), [`resolver`] (iterative
+//!   resolution as a state machine that emits queries and takes responses and `now`),
+//!   [`cache`], [`recursive`] (the stub-facing rules), [`hierarchy`] (the loopback layout).
+//! * Drivers, feature `server` (tokio): `server::AuthServer`, `client::Resolver` with
+//!   `lookup_mx` / `lookup_ip`, `client::RecursiveServer`, `hierarchy::Hierarchy::start`.
 //!
-//! Everything above builds without tokio (`--no-default-features`): the fuzz targets and the
-//! harness's framing use only these.
+//! Everything but the drivers builds without tokio (`--no-default-features`): the fuzz targets
+//! and the harness's framing use only that. `DESIGN.md` next to `Cargo.toml` explains the hot
+//! path, the hierarchy's one-port design and the safety rules (loopback only, no NOTIFY).
 //!
 //! ```
 //! use wirecheck_dns::{codec, presentation};

@@ -1,5 +1,5 @@
 //! The tokio authoritative server: UDP and TCP on one address, answering from [`Zones`] with
-//! [`auth`](crate::auth).
+//! `crate::auth`.
 //!
 //! UDP hot path: a fixed set of worker tasks, each with its own `SO_REUSEPORT` socket on the
 //! same address (the kernel spreads clients over them) and its own receive and send buffers,
