@@ -20,7 +20,8 @@
 //! A leaf zone says where it is served: its apex NS names must be inside it, with A records in
 //! 127.0.0.0/8; the TLD's delegation and glue are built from them. Every address in every zone
 //! must be loopback ([`HierarchyError::NotLoopback`]). This module's layout part is sans-IO (so
-//! tests can run the resolver against it in memory); [`Hierarchy::start`] binds the sockets.
+//! tests can run the resolver against it in memory); `Hierarchy::start` (feature `server`) binds
+//! the sockets.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -270,7 +271,7 @@ mod running {
             if config.recursive_service {
                 addrs.push(RESOLVER_ADDR);
             }
-            let (port, mut sockets) = bind_all(&addrs, config.port)?;
+            let (port, sockets) = bind_all(&addrs, config.port)?;
             let resolver = Resolver::iterative(ResolverConfig::new(
                 vec![SocketAddr::new(ROOT_ADDR.into(), port)],
                 port,
@@ -279,16 +280,17 @@ mod running {
                 udp_workers: 1,
                 ..ServerConfig::default()
             };
+            // `bind_all` bound one pair per address, in order: the servers', then the resolver's.
+            let mut sockets = sockets.into_iter();
             let mut servers = Vec::new();
-            for spec in &layout.servers {
-                let socks = sockets.remove(0);
+            for (spec, socks) in layout.servers.iter().zip(sockets.by_ref()) {
                 servers.push(AuthServer::serve(
                     Arc::new(spec.zones.clone()),
                     socks,
                     cfg.clone(),
                 )?);
             }
-            let recursive = match sockets.pop() {
+            let recursive = match sockets.next() {
                 Some(socks) => Some(RecursiveServer::serve(resolver.clone(), socks)?),
                 None => None,
             };
