@@ -12,6 +12,7 @@
 //! source-address = "127.0.0.2"            # optional: bind outgoing connections here
 //! max-message-size = 10485760
 //! relay-port = 25                         # port for MX hosts / implicit MX without one
+//! dns-resolver = "127.0.0.2:5353"          # optional: MX lookups through this recursive server
 //!
 //! [tls]                                   # optional; a self-signed certificate by default
 //! cert = "cert.pem"
@@ -129,6 +130,10 @@ pub struct Config {
     /// Static address records used by the static resolver (implicit MX, named hosts).
     #[serde(default)]
     pub hosts: BTreeMap<String, Vec<IpAddr>>,
+    /// A recursive DNS server (loopback) to find next hops by MX lookup instead of the
+    /// static `[mx]` / `[hosts]` maps, e.g. the resolver of `wirecheck serve --dns-hierarchy`.
+    #[serde(default)]
+    pub dns_resolver: Option<SocketAddr>,
 }
 
 /// PEM files for TLS.
@@ -252,6 +257,7 @@ impl Config {
             retry: RetryPolicy::default(),
             mx: BTreeMap::new(),
             hosts: BTreeMap::new(),
+            dns_resolver: None,
         }
     }
 

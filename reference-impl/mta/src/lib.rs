@@ -34,6 +34,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod dns;
 pub mod dsn;
 pub mod policy;
 pub mod queue;
@@ -58,6 +59,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError, RetryPolicy};
 pub use policy::{Policy, Port};
 pub use queue::{Queue, QueueEntry, QueueError, QueuedRecipient, RcptState};
+pub use dns::DnsResolver;
 pub use resolver::{MxHost, MxResolver, ResolveError, StaticResolver};
 pub use runner::PassReport;
 
@@ -182,13 +184,13 @@ impl MtaBuilder {
         let mx_addr = local(&mx)?;
         let submission_addr = submission.as_ref().map(local).transpose()?;
         let submissions_addr = submissions.as_ref().map(local).transpose()?;
-        let resolver = self.resolver.unwrap_or_else(|| {
-            Arc::new(StaticResolver::new(
-                &config.mx,
-                &config.hosts,
-                config.relay_port,
-            ))
-        });
+        let resolver: Arc<dyn MxResolver> = match (self.resolver, config.dns_resolver) {
+            (Some(r), _) => r,
+            (None, Some(server)) => Arc::new(
+                DnsResolver::stub(server, false).map_err(|e| ConfigError::Invalid(format!("dns-resolver: {e}")))?,
+            ),
+            (None, None) => Arc::new(StaticResolver::new(&config.mx, &config.hosts, config.relay_port)),
+        };
         let ctx = Arc::new(Ctx {
             store,
             queue,
