@@ -178,8 +178,12 @@ cmd_start() {
     t0=$(now)
     mkdir -p "$PEERS_DIR"
     fresh_dir "$name"
+    # a start that fails half-way stops what it started
+    SPAWNED_PID=""
+    trap 'abandon_start '"$name" EXIT
     "start_$name" "${ports[@]}"
     running_pid "$name" > /dev/null || die "$name did not stay up (see $D/log/)"
+    trap - EXIT
     : > "$D/services"
     for i in "${!services[@]}"; do
         printf '%s=%s:%s\n' "${services[$i]%%=*}" "$LOOPBACK" "${ports[$i]}" >> "$D/services"
@@ -188,6 +192,14 @@ cmd_start() {
     [ -e "$D/etc/cert.pem" ] && cert=", TLS certificate $D/etc/cert.pem"
     say "$name ready in $(elapsed_since "$t0") s: pid $(running_pid "$name"), directory $D$cert"
     cat "$D/services"
+}
+
+abandon_start() {
+    say "$1 did not start: stopping what was started"
+    stop_peer "$1" || true
+    if [ -n "${SPAWNED_PID:-}" ] && kill -0 "$SPAWNED_PID" 2> /dev/null; then
+        kill -KILL "$SPAWNED_PID" 2> /dev/null || true
+    fi
 }
 
 # ---------------------------------------------------------------- stop, status

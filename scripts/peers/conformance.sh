@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/peers/conformance.sh [--out DIR] [--no-install] [PEER...] [-- RUN-ARGS...]
+# scripts/peers/conformance.sh [--out DIR] [--corpus DIR] [--no-install] [PEER...] [-- RUN-ARGS...]
 #
 # The real-peer job: for each peer (default: postfix dovecot vsftpd nsd knot bind9 unbound),
 # install it when it is missing, start it with scripts/peers.sh, run the corpus against each of
@@ -8,14 +8,15 @@
 # sent by SMTP and read back by POP3 and IMAP) run against the two together, postfix delivering
 # into dovecot's maildir.
 #
-# A case that ends `fail` or `error` is expected when transcripts/deviations/<peer>.toml lists
+# A case that ends `fail` or `error` is expected when CORPUS/deviations/<peer>.toml lists
 # it (see verdict.py); any other one fails the job. Exit status: 0 no unexpected failure, 1 an
 # unexpected failure, or a peer that could not be installed, started or run against.
 #
-# Out: DIR/<peer>-<protocol>.json, .xml (JUnit), .log (the run's output) and html/<peer>-<protocol>/
-# (default DIR: target/peers-conformance). RUN-ARGS go to every `wirecheck run` (a filter,
-# --skip ID, --timeout 2s ...). The wirecheck binary is $WIRECHECK when set, else it is built
-# with cargo (--release) and taken from ${CARGO_TARGET_DIR:-target}/release/wirecheck.
+# Out: DIR/<peer>-<protocol>.json, .xml (JUnit), .log (the run's output) and
+# html/<peer>-<protocol>/ (default DIR: target/peers-conformance; CORPUS: transcripts).
+# RUN-ARGS go to every `wirecheck run` (a filter, --skip ID, --timeout 2s ...). The wirecheck
+# binary is $WIRECHECK when set, else it is built with cargo (--release) and taken from
+# ${CARGO_TARGET_DIR:-target}/release/wirecheck.
 # WIRECHECK_PEERS_PORT_OFFSET moves every peer's ports (e.g. 1000 when the defaults are taken).
 set -euo pipefail
 
@@ -31,15 +32,17 @@ python() {
 }
 
 out=$ROOT/target/peers-conformance
+corpus=transcripts
 install=1
 peers=()
 run_args=()
 while [ $# -gt 0 ]; do
     case $1 in
         --out) out=${2:?--out needs a directory}; shift 2 ;;
+        --corpus) corpus=${2:?--corpus needs a directory}; shift 2 ;;
         --no-install) install=0; shift ;;
         --) shift; run_args=("$@"); break ;;
-        -h | --help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) die "unknown option $1 (see --help)" ;;
         *) peers+=("$1"); shift ;;
     esac
@@ -47,6 +50,8 @@ done
 [ ${#peers[@]} -gt 0 ] || peers=("${DEFAULT_PEERS[@]}")
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+[ -d "$corpus" ] || die "no corpus directory $corpus"
+corpus=$(cd "$corpus" && pwd)
 cd "$ROOT"
 
 # ---------------------------------------------------------------- the wirecheck binary
@@ -94,12 +99,23 @@ stop_started() {
 trap stop_started EXIT
 trap 'exit 130' INT TERM
 
-# start PEER: start it (env passes through), its SERVICE=ADDR lines into the array `services`
+# start PEER...: start each (the environment passes through); their SERVICE=ADDR lines go into
+# the array `services`
 start() {
-    local lines
-    lines=$("$PEERS" start "$1") || return 1
-    started+=("$1")
-    mapfile -t services <<< "$lines"
+    local p lines
+    services=()
+    for p in "$@"; do
+        lines=$("$PEERS" start "$p") || return 1
+        started+=("$p")
+        mapfile -t -O "${#services[@]}" services <<< "$lines"
+    done
+}
+
+# restart: stop what runs and start the same peers again (same ports: a fresh fixture)
+restart() {
+    local again=("${started[@]}")
+    stop_started
+    start "${again[@]}"
 }
 
 rows=()
@@ -110,28 +126,78 @@ row() {
     rows+=("$(printf '%s\t%s\t%s\t%s\t%s\t%s' "$1" "$2" "$3" "$4" "$5" "${6:-}")")
 }
 
-# run_corpus NAME PROTOCOL TARGET DEVIATION-FILES... -- EXTRA-ARGS...
-run_corpus() {
-    local name=$1 proto=$2 target=$3 devs=() extra=() t0 rc=0 counts vrc=0 secs base
-    shift 3
+# wirecheck_run BASE PROTOCOL TARGET NAME ARGS...: one `wirecheck run`, its outputs at BASE.*
+wirecheck_run() {
+    local base=$1 proto=$2 target=$3 name=$4 html rc=0
+    shift 4
+    html=$out/html/${base##*/}
+    rm -rf "$base.json" "$base.xml" "$base.log" "$html"
+    "${wirecheck[@]}" run "$proto" --target "$target" --insecure --corpus "$corpus" --name "$name" \
+        --json "$base.json" --junit "$base.xml" --report "$html" "$@" > "$base.log" 2>&1 || rc=$?
+    [ -s "$base.json" ] && return 0
+    tail -n 20 "$base.log" >&2
+    say "$name $proto: the run could not be done (exit $rc), see $base.log"
+    return 1
+}
+
+# target_of PROTOCOL: the address of that service among the running peers' `services` (for
+# scenarios: the SMTP service)
+target_of() {
+    local want=$1 line
+    [ "$want" = scenarios ] && want=smtp
+    for line in "${services[@]}"; do
+        [ "${line%%=*}" = "$want" ] && { echo "${line#*=}"; return; }
+    done
+}
+
+# run_protocol NAME PROTOCOL DEVIATION-FILES... -- EXTRA-ARGS...: the corpus of PROTOCOL against
+# the service of that name among the running peers' `services`. Server-role transcripts are
+# skipped; the rest runs against the running peers at once, except the destructive ones, which
+# run afterwards one by one, each against freshly restarted peers.
+run_protocol() {
+    local name=$1 proto=$2 devs=() extra=() skips=() destructive=() kind id t0 target
+    local reports=() counts vrc=0 failed=0
+    shift 2
     while [ $# -gt 0 ] && [ "$1" != -- ]; do devs+=("$1"); shift; done
     [ $# -eq 0 ] || { shift; extra=("$@"); }
-    base=$out/$name-$proto
-    rm -rf "$base.json" "$base.xml" "$base.log" "$out/html/$name-$proto"
-    say "$name: wirecheck run $proto --target $target"
+    target=$(target_of "$proto")
+    while IFS=$'\t' read -r kind id; do
+        [ -n "$id" ] || continue
+        skips+=(--skip "$id")
+        [ "$kind" = destructive ] && destructive+=("$id")
+    done < <(python "$HERE/cases.py" "$corpus" "$proto")
+
     t0=$(date +%s)
-    "${wirecheck[@]}" run "$proto" --target "$target" --insecure --corpus transcripts --name "$name" \
-        --json "$base.json" --junit "$base.xml" --report "$out/html/$name-$proto" \
-        "${extra[@]}" "${run_args[@]}" > "$base.log" 2>&1 || rc=$?
-    secs=$(($(date +%s) - t0))
-    if [ ! -s "$base.json" ]; then
-        tail -n 20 "$base.log" >&2
-        say "$name $proto: the run could not be done (exit $rc), see $base.log"
+    say "$name: wirecheck run $proto --target $target (${#destructive[@]} destructive case(s) afterwards)"
+    if wirecheck_run "$out/$name-$proto" "$proto" "$target" "$name" "${extra[@]}" "${skips[@]}" "${run_args[@]}"; then
+        reports+=("$out/$name-$proto.json")
+    else
+        failed=1
+    fi
+    for id in "${destructive[@]}"; do
+        if ! restart; then
+            failed=1
+            break
+        fi
+        target=$(target_of "$proto")
+        if wirecheck_run "$out/$name-$proto.$id" "$proto" "$target" "$name" "${extra[@]}" "$id" --exact "${run_args[@]}"; then
+            reports+=("$out/$name-$proto.$id.json")
+        else
+            failed=1
+        fi
+    done
+    local secs=$(($(date +%s) - t0))
+    if [ ${#reports[@]} -eq 0 ]; then
         row "$name" "$proto" "$target" "$secs" "RUN FAILED"
         status=1
         return
     fi
-    counts=$(python "$HERE/verdict.py" "$base.json" "${devs[@]}") || vrc=$?
+    counts=$(python "$HERE/verdict.py" "${reports[@]}" "${devs[@]}") || vrc=$?
+    if [ "$failed" = 1 ]; then
+        row "$name" "$proto" "$target" "$secs" "RUN FAILED" "$counts"
+        status=1
+        return
+    fi
     case $vrc in
         0) row "$name" "$proto" "$target" "$secs" ok "$counts" ;;
         1) row "$name" "$proto" "$target" "$secs" UNEXPECTED "$counts"; status=1 ;;
@@ -143,7 +209,7 @@ run_corpus() {
 fixture_args() {
     case $1 in
         smtp | ftp) echo --tls ;;
-        imap | pop3) echo --tls --mailbox-count 2 ;;
+        imap | pop3 | scenarios) echo --tls --mailbox-count 2 ;;
         *) ;;
     esac
 }
@@ -164,44 +230,38 @@ for peer in "${peers[@]}"; do
     if ! start "$peer"; then
         row "$peer" - - 0 "START FAILED"
         status=1
+        stop_started
         continue
     fi
-    for line in "${services[@]}"; do
-        proto=${line%%=*}
+    protocols=()
+    for line in "${services[@]}"; do protocols+=("${line%%=*}"); done
+    for proto in "${protocols[@]}"; do
         # shellcheck disable=SC2046
-        run_corpus "$peer" "$proto" "${line#*=}" "transcripts/deviations/$peer.toml" -- $(fixture_args "$proto")
+        run_protocol "$peer" "$proto" "$corpus/deviations/$peer.toml" -- $(fixture_args "$proto")
     done
     stop_started
 done
 
-# scenarios: postfix and dovecot together, when both ran and the corpus has scenarios
+# scenarios: postfix and dovecot together (postfix delivering alice's mail into dovecot's
+# maildir), when both are on the list and the corpus has scenarios
 has_peer() { local p; for p in "${peers[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
-if has_peer postfix && has_peer dovecot && [ -n "$(find transcripts/scenarios -name '*.toml' 2> /dev/null | head -n 1)" ]; then
-    if start dovecot; then
-        mail_services=("${services[@]}")
-        # postfix delivers alice's mail into dovecot's maildir
-        export WIRECHECK_POSTFIX_MAILDIR
-        WIRECHECK_POSTFIX_MAILDIR=$(cd "${WIRECHECK_PEERS_DIR:-/tmp/wirecheck-peers}/dovecot" && pwd)/mail/alice/Maildir
-        if start postfix; then
-            mail_services+=("${services[@]}")
-            smtp=""
-            service_args=()
-            for line in "${mail_services[@]}"; do
-                service_args+=(--service "$line")
-                [ "${line%%=*}" = smtp ] && smtp=${line#*=}
-            done
-            run_corpus postfix+dovecot scenarios "$smtp" \
-                transcripts/deviations/postfix.toml transcripts/deviations/dovecot.toml -- \
-                "${service_args[@]}" --tls --mailbox-count 2
-        else
-            row postfix+dovecot scenarios - 0 "START FAILED"
-            status=1
-        fi
+if has_peer postfix && has_peer dovecot && [ -n "$(find "$corpus/scenarios" -name '*.toml' 2> /dev/null | head -n 1)" ]; then
+    export WIRECHECK_POSTFIX_MAILDIR
+    mkdir -p "${WIRECHECK_PEERS_DIR:-/tmp/wirecheck-peers}"
+    WIRECHECK_POSTFIX_MAILDIR=$(cd "${WIRECHECK_PEERS_DIR:-/tmp/wirecheck-peers}" && pwd)/dovecot/mail/alice/Maildir
+    if start dovecot postfix; then
+        service_args=()
+        for line in "${services[@]}"; do service_args+=(--service "$line"); done
+        # shellcheck disable=SC2046
+        run_protocol postfix+dovecot scenarios \
+            "$corpus/deviations/postfix.toml" "$corpus/deviations/dovecot.toml" -- \
+            "${service_args[@]}" $(fixture_args scenarios)
     else
         row postfix+dovecot scenarios - 0 "START FAILED"
         status=1
     fi
     stop_started
+    unset WIRECHECK_POSTFIX_MAILDIR
 fi
 
 # ---------------------------------------------------------------- the summary
@@ -216,7 +276,7 @@ fi
         printf "$format" "$peer" "$proto" "$target" "${cases:--}" "${pass:--}" "${known:--}" "${new:--}" \
             "${error:--}" "${nonstrict:--}" "${unimpl:--}" "${info:--}" "${skipped:--}" "$secs" "$verdict"
     done
-    echo "KNOWN: fail or error listed in transcripts/deviations/<peer>.toml; NEW: not listed (fails the"
+    echo "KNOWN: fail or error listed in $corpus/deviations/<peer>.toml; NEW: not listed (fails the"
     echo "job); ERROR is part of KNOWN+NEW; SHOULD: non-strict. Reports: $out (html/, *.json, *.xml, *.log). Took $(($(date +%s) - t_job)) s."
 }
 exit "$status"

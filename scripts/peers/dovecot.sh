@@ -93,8 +93,9 @@ CONF
     checked config.log "dovecot rejected $etc/dovecot.conf" dovecot -c "$etc/dovecot.conf" -n
     daemonize dovecot -c "$etc/dovecot.conf" || die "dovecot did not start"
     wait_until 20 file_ready "$D/run/master.pid" || die "dovecot wrote no master.pid"
+    record_pid "$(cat "$D/run/master.pid")"
     # ready means the real greetings, not "Waiting for authentication process"
     await_greeting "$imap_port" '\* OK .*wirecheck-peer dovecot ready\.'
     await_greeting "$pop3_port" '\+OK wirecheck-peer dovecot ready\.'
-    record_pid "$(cat "$D/run/master.pid")"
+
 }

@@ -176,8 +176,8 @@ serve_greeting() {
     local port=$1 pattern=$2
     shift 2
     spawn "$@"
-    await_greeting "$port" "$pattern"
     record_pid "$SPAWNED_PID"
+    await_greeting "$port" "$pattern"
 }
 
 # serve_dns PORT CMD...: spawn a foreground DNS server, wait until it answers for the fixture
@@ -186,8 +186,8 @@ serve_dns() {
     local port=$1
     shift
     spawn "$@"
-    await_dns "$port"
     record_pid "$SPAWNED_PID"
+    await_dns "$port"
 }
 
 # ---------------------------------------------------------------- readiness probes
@@ -216,7 +216,8 @@ probe_dns() {
 import socket, struct, sys
 port, zone = int(sys.argv[1]), sys.argv[2]
 qname = b"".join(bytes([len(p)]) + p.encode() for p in zone.split(".") if p) + b"\0"
-query = struct.pack(">HHHHHH", 0x5eed, 0, 1, 0, 0, 0) + qname + struct.pack(">HH", 6, 1)
+# RD set: a resolver (unbound as a forwarder) answers only from its cache without it
+query = struct.pack(">HHHHHH", 0x5eed, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">HH", 6, 1)
 
 def good(reply):
     if len(reply) < 12:
@@ -241,21 +242,34 @@ sys.exit(0 if ok_udp and ok_tcp else 1)
 EOF
 }
 
-# await_greeting PORT PATTERN [SECONDS]: wait for probe_greeting, or die with the peer's logs
-await_greeting() {
-    wait_until "${3:-20}" probe_greeting "$1" "$2" || {
-        tail -n 20 "$D"/log/*.log >&2 2> /dev/null || true
-        die "no greeting matching /$2/ on 127.0.0.1:$1"
-    }
+# still_up: the process recorded in $D/pid is alive (see record_pid)
+still_up() {
+    local pid t
+    read -r pid t < "$D/pid" 2> /dev/null || return 1
+    [ "$(start_time "$pid" 2> /dev/null)" = "$t" ] &&
+        [ "$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$pid/stat" 2> /dev/null)" != Z ]
 }
 
-# await_dns PORT [SECONDS]
-await_dns() {
-    wait_until "${2:-20}" probe_dns "$1" || {
-        tail -n 20 "$D"/log/*.log >&2 2> /dev/null || true
-        die "no DNS answer for $FIXTURE_DOMAIN SOA on 127.0.0.1:$1 (UDP and TCP)"
-    }
+# await WHAT PROBE...: run PROBE until it succeeds (20 s at most) while the recorded process
+# lives; else show the peer's logs and die saying WHAT was missing
+await() {
+    local what=$1 deadline=$((SECONDS + 20))
+    shift
+    until "$@"; do
+        still_up || what="$what: the server exited"
+        if ! still_up || [ $SECONDS -ge $deadline ]; then
+            tail -n 20 "$D"/log/*.log >&2 2> /dev/null || true
+            die "$what (logs in $D/log)"
+        fi
+        sleep 0.1
+    done
 }
+
+# await_greeting PORT PATTERN: wait for the server's greeting on PORT
+await_greeting() { await "no greeting matching /$2/ on 127.0.0.1:$1" probe_greeting "$1" "$2"; }
+
+# await_dns PORT: wait until the server answers for the fixture zone on PORT, UDP and TCP
+await_dns() { await "no answer for $FIXTURE_DOMAIN SOA on 127.0.0.1:$1 (UDP and TCP)" probe_dns "$1"; }
 
 # ---------------------------------------------------------------- the fixture
 

@@ -125,9 +125,9 @@ SASL
     chown root:postfix "$etc/sasldb2"
     chmod 640 "$etc/sasldb2"
 
-    checked check.log "postfix check failed" postfix -c "$etc" check
+    # `postfix start` runs `postfix check` itself first
     daemonize postfix -c "$etc" start || die "postfix start failed"
     wait_until 20 file_ready "$D/spool/pid/master.pid" || die "postfix wrote no master.pid"
-    await_greeting "$port" "220 mail\\.$FIXTURE_DOMAIN ESMTP"
     record_pid "$(tr -d ' \n' < "$D/spool/pid/master.pid")"
+    await_greeting "$port" "220 mail\\.$FIXTURE_DOMAIN ESMTP"
 }

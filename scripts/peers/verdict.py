@@ -1,5 +1,8 @@
 #!/usr/bin/python3
-"""verdict.py REPORT.json [DEVIATIONS.toml ...]: judge one `wirecheck run` against a real peer.
+"""verdict.py REPORT.json... [DEVIATIONS.toml ...]: judge `wirecheck run`s against a real peer.
+
+The reports (files named *.json) are the runs of one protocol against one peer, taken together;
+the other arguments are the peer's deviation files (a missing one lists nothing).
 
 A case that ended `fail` or `error` is *expected* when its id is listed in one of the peer's
 known-deviation files (transcripts/deviations/<peer>.toml):
@@ -63,17 +66,20 @@ def matching(entries, case):
 
 
 def main(argv):
-    if len(argv) < 2:
+    reports = [a for a in argv[1:] if a.endswith(".json")]
+    if not reports:
         print(__doc__, file=sys.stderr)
         return 2
-    try:
-        with open(argv[1], encoding="utf-8") as f:
-            report = json.load(f)
-        cases = [c for t in report["targets"] for c in t["cases"]]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        print(f"verdict: {argv[1]}: {e}", file=sys.stderr)
-        return 2
-    deviations = load_deviations(argv[2:])
+    cases = []
+    for path in reports:
+        try:
+            with open(path, encoding="utf-8") as f:
+                report = json.load(f)
+            cases += [c for t in report["targets"] for c in t["cases"]]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            print(f"verdict: {path}: {e}", file=sys.stderr)
+            return 2
+    deviations = load_deviations([a for a in argv[1:] if not a.endswith(".json")])
 
     counts = dict.fromkeys(
         ("pass", "fail", "error", "non-strict", "unimplemented", "informational", "skipped"), 0
