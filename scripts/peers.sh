@@ -152,6 +152,7 @@ cmd_start() {
     local name=$1
     shift
     need_peer "$name"
+    [ "$(id -u)" = 0 ] || die "start needs root (a private mount namespace, files owned by the daemons' users)"
     installed "$name" || die "$name is not installed (needs ${PEER_NEEDS[$name]}): scripts/peers.sh install $name"
     local services=() ports=() s i=0 offset=${WIRECHECK_PEERS_PORT_OFFSET:-0}
     is_port "$((1024 + offset))" || die "bad WIRECHECK_PEERS_PORT_OFFSET '$offset'"
