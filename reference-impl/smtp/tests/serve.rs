@@ -188,9 +188,9 @@ async fn connection_limit_and_shutdown_421() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     w0.write_all(b"NOOP\r\n").await.unwrap();
     let got = read_reply(&mut r0).await;
-    // No EHLO was given, so no enhanced status code (RFC 2034).
+    // Enhanced status code although no EHLO was given (RFC 2034 §4).
     assert!(
-        got.starts_with("421 localhost Service shutting down"),
+        got.starts_with("421 4.3.2 localhost Service shutting down"),
         "{got}"
     );
     shut.await.unwrap().unwrap();

@@ -110,7 +110,6 @@ impl<S: MailSink> ServerSession<S> {
         self.client.esmtp = esmtp;
         let host = self.cfg.hostname.clone();
         if !esmtp {
-            self.enhanced = false;
             return self.send(Reply::single(250, &host));
         }
         let x = &self.cfg.extensions;
@@ -133,7 +132,6 @@ impl<S: MailSink> ServerSession<S> {
                 lines.push(kw);
             }
         }
-        self.enhanced = x.enhanced_status_codes;
         self.send(Reply::new(250, &lines));
     }
 
@@ -502,7 +500,7 @@ impl<S: MailSink> ServerSession<S> {
     }
 
     fn help(&mut self) {
-        let enh = if self.enhanced { "2.0.0 " } else { "" };
+        let enh = if self.enhanced() { "2.0.0 " } else { "" };
         let lines = [
             format!("{enh}Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT"),
             format!("{enh}          VRFY EXPN HELP STARTTLS AUTH"),
@@ -534,7 +532,6 @@ impl<S: MailSink> ServerSession<S> {
         self.client.helo = None;
         self.client.esmtp = false;
         self.client.authenticated = None;
-        self.enhanced = false;
         self.tx = None;
     }
 

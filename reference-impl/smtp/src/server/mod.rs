@@ -176,7 +176,6 @@ pub struct ServerSession<S: MailSink> {
     out: VecDeque<Output>,
     state: State,
     /// ENHANCEDSTATUSCODES in force: the client greeted with EHLO and it is offered.
-    enhanced: bool,
     tx: Option<Transaction>,
     errors: usize,
     shutdown: Option<Arc<AtomicBool>>,
@@ -201,7 +200,6 @@ impl<S: MailSink> ServerSession<S> {
             lines: LineBuffer::new(max),
             out: VecDeque::new(),
             state: State::Command,
-            enhanced: false,
             tx: None,
             errors: 0,
             shutdown: None,
@@ -253,7 +251,7 @@ impl<S: MailSink> ServerSession<S> {
     /// A one-line reply; `enh` is the RFC 3463 code, sent when ENHANCEDSTATUSCODES is in
     /// force (RFC 2034 §3) and the class is 2, 4 or 5.
     fn reply(&mut self, code: u16, enh: &str, text: &str) {
-        let r = if self.enhanced && !enh.is_empty() && code / 100 != 3 {
+        let r = if self.enhanced() && !enh.is_empty() && code / 100 != 3 {
             Reply::single(code, &format!("{enh} {text}"))
         } else {
             Reply::single(code, text)
@@ -279,9 +277,16 @@ impl<S: MailSink> ServerSession<S> {
         }
     }
 
+    /// RFC 2034 §4: "Servers supporting this extension must attach enhanced status codes
+    /// to their responses regardless of whether or not EHLO is employed by the client"
+    /// (the greeting excepted, RFC 5321 §4.2).
+    fn enhanced(&self) -> bool {
+        self.cfg.extensions.enhanced_status_codes
+    }
+
     /// A reply from the sink: strip enhanced codes when they are not in force.
     fn sink_reply(&mut self, mut r: Reply) {
-        if !self.enhanced {
+        if !self.enhanced() {
             for line in &mut r.lines {
                 let first = line.split(|&b| b == b' ').next().unwrap_or_default();
                 if parse_enhanced(first).is_some() {

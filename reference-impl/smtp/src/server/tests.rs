@@ -121,10 +121,11 @@ fn ehlo_lists_extensions_and_helo_does_not() {
     assert_eq!(t.send(b"NOOP\r\n")[0].text(), "2.0.0 Ok");
     let r = t.send(b"HELO client.test\r\n");
     assert_eq!(r[0].lines.len(), 1);
+    // RFC 2034 §4: enhanced codes regardless of whether EHLO was used.
     assert_eq!(
         t.send(b"NOOP\r\n")[0].text(),
-        "Ok",
-        "no enhanced codes after HELO"
+        "2.0.0 Ok",
+        "enhanced codes after HELO too"
     );
 }
 
