@@ -8,5 +8,6 @@ pub mod oracle;
 pub mod protocol;
 pub mod runner;
 pub mod select;
+pub mod serve;
 pub mod target;
 pub mod transcript;
