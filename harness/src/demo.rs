@@ -12,7 +12,7 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 use wirecheck_reports::{CaseResult, Outcome, Report, Summary, TargetReport};
 
-use crate::oracle::{Oracle, OracleFactory};
+use crate::oracle::{Oracle, OracleFactory, Ports};
 use crate::runner::{self, Fixtures, RunOptions};
 use crate::target::TargetSpec;
 use crate::transcript::{Role, Transcript};
@@ -23,6 +23,20 @@ pub fn service_for(t: &Transcript) -> &str {
     match t.meta.protocol.as_str() {
         "message" | "scenarios" => "smtp",
         p => p,
+    }
+}
+
+/// The services an oracle must run for `t`: its own protocol only (starting an MTA for a DNS
+/// case would only cost time), everything for `message` and `scenarios`.
+pub fn ports_for(t: &Transcript) -> Ports {
+    let none = Ports { smtp: None, submission: None, pop3: None, imap: None, ftp: None, dns: None };
+    match t.meta.protocol.as_str() {
+        "smtp" => Ports { smtp: Some(0), submission: Some(0), ..none },
+        "pop3" => Ports { pop3: Some(0), ..none },
+        "imap" => Ports { imap: Some(0), ..none },
+        "ftp" => Ports { ftp: Some(0), ..none },
+        "dns" => Ports { dns: Some(0), ..none },
+        _ => Ports::ephemeral(),
     }
 }
 
@@ -55,7 +69,8 @@ pub async fn run_case(t: &Transcript, options: &RunOptions) -> CaseResult {
         c.outcome = Outcome::Skipped;
         return c;
     }
-    let oracle = match OracleFactory::default().start().await {
+    let factory = OracleFactory { ports: Some(ports_for(t)) };
+    let oracle = match factory.start().await {
         Ok(o) => o,
         Err(e) => return error_case(t, format!("the oracle did not start: {e}")),
     };
