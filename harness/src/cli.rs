@@ -73,7 +73,7 @@ pub struct RunArgs {
     /// Run only cases whose id contains one of these.
     pub filters: Vec<String>,
     /// The target server, HOST:PORT.
-    #[arg(long, conflicts_with = "target_cmd", required_unless_present_any = ["target_cmd", "list"])]
+    #[arg(long, conflicts_with = "target_cmd", required_unless_present_any = ["target_cmd", "list", "client_cmd"])]
     pub target: Option<String>,
     /// Start the target: a shell command with {port} (and {host}) substituted.
     #[arg(long)]
@@ -81,6 +81,10 @@ pub struct RunArgs {
     /// With --target-cmd: a freshly started target for every transcript.
     #[arg(long, requires = "target_cmd")]
     pub isolate: bool,
+    /// Server-role cases: start the client under test with this command, once per case
+    /// ({host} and {port}: where wirecheck listens).
+    #[arg(long, value_name = "CMD")]
+    pub client_cmd: Option<String>,
     /// Filters match whole ids exactly.
     #[arg(long)]
     pub exact: bool,

@@ -18,6 +18,7 @@ use wirecheck::protocol::Limits;
 use wirecheck::runner::{self, Fixtures, RunOptions};
 use wirecheck::select::Selection;
 use wirecheck::target::TargetSpec;
+use wirecheck::transcript::Role;
 use wirecheck::transcript::load::protocol_from_path;
 use wirecheck_reports::{Outcome, Report, SCHEMA_VERSION, TargetReport};
 
@@ -111,7 +112,11 @@ async fn run(a: RunArgs) -> anyhow::Result<u8> {
         tags: a.tag.clone(),
         rfc: a.rfc.clone(),
     };
-    let selected = selection.apply(&corpus);
+    let mut selected = selection.apply(&corpus);
+    if a.target.is_none() && a.target_cmd.is_none() && a.client_cmd.is_some() {
+        // Only a client to test: the server-role cases.
+        selected.retain(|t| t.meta.role == Role::Server);
+    }
     if a.list {
         for t in &selected {
             println!("{}: test", t.meta.id);
@@ -124,8 +129,11 @@ async fn run(a: RunArgs) -> anyhow::Result<u8> {
     let mut target = match (&a.target, &a.target_cmd) {
         (Some(t), _) => TargetSpec::addr(t.clone()),
         (None, Some(c)) => TargetSpec::command(c.clone(), a.isolate),
+        // Only clients are tested: there is no server target.
+        (None, None) if a.client_cmd.is_some() => TargetSpec::addr("127.0.0.1:0"),
         (None, None) => bail!("give --target HOST:PORT or --target-cmd CMD"),
     };
+    target.client_cmd = a.client_cmd.clone();
     target.name = a.name.clone();
     for s in &a.service {
         let Some((k, v)) = s.split_once('=') else {

@@ -26,6 +26,10 @@ pub struct TargetSpec {
     pub kind: TargetKind,
     /// Other services of the target, by name (`smtp`, `pop3`, …): `${pop3}` in scenarios.
     pub services: BTreeMap<String, String>,
+    /// Server-role cases: the command that starts the client under test (`{host}`,
+    /// `{port}`: wirecheck's listener). When every selected case is a server-role case, a
+    /// [`TargetKind::Command`] is that client instead.
+    pub client_cmd: Option<String>,
     /// A short name for reports (default: the address or the command).
     pub name: Option<String>,
 }
@@ -51,6 +55,7 @@ impl TargetSpec {
         TargetSpec {
             kind: TargetKind::Addr(addr.into()),
             services: BTreeMap::new(),
+            client_cmd: None,
             name: None,
         }
     }
@@ -63,6 +68,7 @@ impl TargetSpec {
                 isolate,
             },
             services: BTreeMap::new(),
+            client_cmd: None,
             name: None,
         }
     }

@@ -531,7 +531,18 @@ check helo == \"me.example.test\"";
     let r = run(&ts, "127.0.0.1:9".parse().unwrap()).await;
     assert_outcome(&r, "smtp.s.client", Outcome::Pass);
     assert_outcome(&r, "smtp.s.wrong", Outcome::Fail);
-    assert_outcome(&r, "smtp.s.no-cmd", Outcome::Error);
+    assert_outcome(&r, "smtp.s.no-cmd", Outcome::Skipped);
+    // --client-cmd gives the client to the cases that do not name one.
+    let mut target = TargetSpec::addr("127.0.0.1:9");
+    target.client_cmd = Some(client.to_string());
+    let t = transcript(
+        "smtp.s.given",
+        "smtp",
+        "role = \"server\"",
+        "S: 220 hi\nC: EHLO *\nS: 250 ok\nC: QUIT\nS: 221 bye",
+    );
+    let r = run_with(&[t], &target, &RunOptions::default()).await;
+    assert_outcome(&r, "smtp.s.given", Outcome::Pass);
 }
 
 #[tokio::test]

@@ -31,6 +31,10 @@ impl Protocol for Dns {
         let msg = presentation::parse_query(text).map_err(|e| FrameError::Encode(e.to_string()))?;
         Ok(codec::encode(&msg))
     }
+    /// A response in the one-line form with `; answer …` sections (the server role).
+    fn encode_server_line(&self, text: &[u8]) -> Result<Vec<u8>, FrameError> {
+        self.encode_line(text)
+    }
     fn length_prefixed(&self) -> bool {
         true
     }

@@ -197,6 +197,13 @@ pub trait Protocol: Send + Sync {
         Ok(v)
     }
 
+    /// The bytes an `S:` line sends in the server role. Default: the text + CRLF.
+    fn encode_server_line(&self, text: &[u8]) -> Result<Vec<u8>, FrameError> {
+        let mut v = text.to_vec();
+        v.extend_from_slice(b"\r\n");
+        Ok(v)
+    }
+
     /// Whether this protocol's stream transport needs a 2-byte length prefix (DNS over
     /// TCP, RFC 1035 §4.2.2).
     fn length_prefixed(&self) -> bool {

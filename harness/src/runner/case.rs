@@ -169,6 +169,18 @@ pub(crate) async fn run_case(t: &Transcript, env: &CaseEnv<'_>) -> CaseResult {
             ..Failure::default()
         })),
     };
+    let mut stop = stop;
+    // Server role: a client that died explains a silent connection.
+    if let (Some(Stop::Error(f) | Stop::Mismatch(f)), Some(client)) =
+        (stop.as_mut(), x.client.as_mut())
+        && let Some(status) = client.exited()
+    {
+        let tail = client.stderr_tail();
+        f.hint = Some(format!(
+            "the client exited ({status}); its stderr ends with: {}",
+            tail.trim()
+        ));
+    }
     x.finish().await;
     let mut r = base_result(t, Outcome::Pass);
     if let Some(stop) = stop {
@@ -366,7 +378,10 @@ impl<'a> Exec<'a> {
         let deadline = self.deadline();
         let c = self.conn(conn)?;
         let mut bytes = match mode {
-            SendMode::Line if server => [text.as_slice(), b"\r\n"].concat(),
+            SendMode::Line if server => c
+                .protocol
+                .encode_server_line(&text)
+                .map_err(|e| error(line, e.to_string()))?,
             SendMode::Line => c
                 .protocol
                 .encode_line(&text)

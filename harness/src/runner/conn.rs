@@ -26,6 +26,8 @@ const MAX_DATAGRAM: usize = 65_535;
 enum Io {
     Stream(MaybeTls),
     Datagram(UdpSocket),
+    /// An unconnected UDP socket (the server role): replies go to the last sender.
+    DatagramServer(UdpSocket),
     Closed,
 }
 
@@ -77,6 +79,8 @@ pub struct Conn {
     pub peer: SocketAddr,
     /// The host name used for TLS (SNI and verification).
     pub host: String,
+    /// Server role over UDP: where the last datagram came from (replies go there).
+    reply_to: Option<SocketAddr>,
     /// Active `S!` patterns: (line, pattern).
     pub must_not: Vec<(u32, Pattern)>,
     /// Units framed so far (for hints: nothing at all vs. nothing more).
@@ -114,6 +118,24 @@ impl Conn {
         )
     }
 
+    /// The server role over UDP: an unbound peer; replies go to the last sender.
+    pub fn datagram_server(
+        name: &str,
+        s: UdpSocket,
+        local: SocketAddr,
+        protocol: Arc<dyn Protocol>,
+        framer: Box<dyn Framer>,
+    ) -> Conn {
+        Conn::new(
+            name,
+            Io::DatagramServer(s),
+            local,
+            "localhost",
+            protocol,
+            framer,
+        )
+    }
+
     fn new(
         name: &str,
         io: Io,
@@ -134,6 +156,7 @@ impl Conn {
             pushed_back: VecDeque::new(),
             peer,
             host: host.to_string(),
+            reply_to: None,
             must_not: Vec::new(),
             units_read: 0,
         }
@@ -142,7 +165,7 @@ impl Conn {
     /// The transport.
     pub fn transport(&self) -> Transport {
         match self.io {
-            Io::Datagram(_) => Transport::Datagram,
+            Io::Datagram(_) | Io::DatagramServer(_) => Transport::Datagram,
             _ => Transport::Stream,
         }
     }
@@ -169,6 +192,15 @@ impl Conn {
                 .await
             }
             Io::Datagram(u) => timeout_at(deadline, async { u.send(data).await.map(|_| ()) }).await,
+            Io::DatagramServer(u) => {
+                let Some(to) = self.reply_to else {
+                    return Err(format!(
+                        "nothing to answer on `{}`: no client has sent a datagram yet",
+                        self.name
+                    ));
+                };
+                timeout_at(deadline, async { u.send_to(data, to).await.map(|_| ()) }).await
+            }
             Io::Closed => return Err(format!("connection `{}` is closed", self.name)),
         };
         match r {
@@ -189,24 +221,26 @@ impl Conn {
                 how: how.clone(),
             });
         }
-        let mut chunk = vec![
-            0u8;
-            if matches!(self.io, Io::Datagram(_)) {
-                MAX_DATAGRAM
-            } else {
-                READ_CHUNK
-            }
-        ];
+        let datagrams = self.transport() == Transport::Datagram;
+        let mut chunk = vec![0u8; if datagrams { MAX_DATAGRAM } else { READ_CHUNK }];
         let r = match &mut self.io {
             Io::Stream(s) => timeout_at(deadline, s.read(&mut chunk)).await,
             Io::Datagram(u) => timeout_at(deadline, u.recv(&mut chunk)).await,
+            Io::DatagramServer(u) => match timeout_at(deadline, u.recv_from(&mut chunk)).await {
+                Ok(Ok((n, from))) => {
+                    self.reply_to = Some(from);
+                    Ok(Ok(n))
+                }
+                Ok(Err(e)) => Ok(Err(e)),
+                Err(e) => Err(e),
+            },
             Io::Closed => Ok(Ok(0)),
         };
         match r {
             Err(_) => Err(ReadError::Timeout {
                 partial: self.take_partial(),
             }),
-            Ok(Ok(0)) if !matches!(self.io, Io::Datagram(_)) => {
+            Ok(Ok(0)) if !datagrams => {
                 self.ended = Some("closed by the peer".into());
                 rec.note(&self.name, "peer closed the connection");
                 Ok(0)
@@ -214,7 +248,7 @@ impl Conn {
             Ok(Ok(n)) => {
                 let got = chunk.get(..n).unwrap_or_default();
                 rec.received(&self.name, got);
-                if matches!(self.io, Io::Datagram(_)) {
+                if datagrams {
                     self.datagrams.push_back(got.to_vec());
                 } else {
                     self.buf.extend_from_slice(got);

@@ -243,6 +243,8 @@ pub async fn run_transcripts(
     let needs_server = transcripts
         .iter()
         .any(|t| t.meta.role == Role::Client && t.meta.protocol != "scenarios");
+    let clients_only =
+        !transcripts.is_empty() && transcripts.iter().all(|t| t.meta.role == Role::Server);
     let managed = match &target.kind {
         TargetKind::Command {
             cmd,
@@ -276,7 +278,7 @@ pub async fn run_transcripts(
             if let Some(p) = &opts.progress {
                 p.started(&t.meta.id);
             }
-            let r = run_one(&t, &target, managed.as_deref(), &opts, &tls).await;
+            let r = run_one(&t, &target, managed.as_deref(), clients_only, &opts, &tls).await;
             if let Some(p) = &opts.progress {
                 p.finished(&r);
             }
@@ -340,6 +342,7 @@ async fn run_one(
     t: &Transcript,
     target: &TargetSpec,
     managed: Option<&Managed>,
+    clients_only: bool,
     opts: &RunOptions,
     tls: &TlsConfigs,
 ) -> CaseResult {
@@ -348,10 +351,19 @@ async fn run_one(
     }
     let services = &target.services;
     if t.meta.role == Role::Server {
-        let cmd = match &target.kind {
-            TargetKind::Command { cmd, .. } => Some(cmd.clone()),
-            TargetKind::Addr(_) => None,
+        // The client under test: --client-cmd, or the target command when the run tests
+        // only clients, or the transcript's own target-cmd.
+        let cmd = match (&target.client_cmd, &target.kind) {
+            (Some(c), _) => Some(c.clone()),
+            (None, TargetKind::Command { cmd, .. }) if clients_only => Some(cmd.clone()),
+            _ => t.meta.target_cmd.clone(),
         };
+        if cmd.is_none() {
+            return case::skipped_result(
+                t,
+                "a server-role case tests a client: give --client-cmd (or --target-cmd for a run of client cases only)",
+            );
+        }
         let env = CaseEnv {
             target: CaseTarget::ClientCmd(cmd),
             services,

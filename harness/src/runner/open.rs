@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::time::Instant;
 use wirecheck_wire::driver::{MaybeTls, TlsSide};
 
@@ -49,42 +49,57 @@ impl Exec<'_> {
         }
     }
 
-    /// Server role: listen, start the client under test, accept it as `main`.
+    /// Server role: listen, start the client under test, accept it as `main` (over UDP,
+    /// `main` is the socket itself: replies go to whoever sent the last datagram).
     pub(super) async fn accept_client(&mut self, proto_name: &str) -> Result<(), Stop> {
+        let line = self.line;
         let p = self.protocol(proto_name)?;
-        if p.default_transport() == Transport::Datagram {
-            return Err(error(
-                self.line,
-                "the server role over UDP (dns) is not supported yet",
-            ));
-        }
-        let l = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| error(self.line, format!("cannot listen: {e}")))?;
-        let addr = l
-            .local_addr()
-            .map_err(|e| error(self.line, e.to_string()))?;
+        let udp = p.default_transport() == Transport::Datagram;
+        let (tcp, sock, addr) = if udp {
+            let u = UdpSocket::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| error(line, format!("cannot listen on UDP: {e}")))?;
+            let a = u.local_addr().map_err(|e| error(line, e.to_string()))?;
+            (None, Some(u), a)
+        } else {
+            let l = TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| error(line, format!("cannot listen: {e}")))?;
+            let a = l.local_addr().map_err(|e| error(line, e.to_string()))?;
+            (Some(l), None, a)
+        };
         self.vars.insert("host".into(), b"127.0.0.1".to_vec());
         self.vars
             .insert("port".into(), addr.port().to_string().into_bytes());
-        let CaseTarget::ClientCmd(user_cmd) = &self.env.target else {
-            return Err(error(
-                self.line,
-                "a server-role case needs a client to test: --target-cmd (or the transcript's target-cmd)",
-            ));
+        let user_cmd = match &self.env.target {
+            CaseTarget::ClientCmd(c) => c.clone(),
+            CaseTarget::Addr(_) => None,
         };
-        let Some(cmd) = user_cmd.clone().or_else(|| self.t.meta.target_cmd.clone()) else {
+        let Some(cmd) = user_cmd else {
             return Err(error(
-                self.line,
-                "a server-role case needs a client command: --target-cmd or the transcript's `target-cmd`",
+                line,
+                "a server-role case needs a client command: --client-cmd or the transcript's `target-cmd`",
             ));
         };
         let cmd = substitute(&cmd, "127.0.0.1", addr.port());
+        let how = if udp { "UDP" } else { "TCP" };
         self.rec.note(
             "main",
-            format!("listening on {addr}; starting the client: {cmd}"),
+            format!("listening on {addr} ({how}); starting the client: {cmd}"),
         );
-        let mut client = Process::spawn(&cmd).map_err(|e| error(self.line, e.to_string()))?;
+        let mut client = Process::spawn(&cmd).map_err(|e| error(line, e.to_string()))?;
+        if let Some(sock) = sock {
+            self.client = Some(client);
+            let framer = self.framer(p.as_ref(), Transport::Datagram)?;
+            self.conns.insert(
+                "main".into(),
+                Conn::datagram_server("main", sock, addr, p, framer),
+            );
+            return Ok(());
+        }
+        let Some(l) = tcp else {
+            return Err(error(line, "no listener"));
+        };
         let deadline = Instant::now() + self.env.options.startup_timeout.max(self.step_timeout);
         let accepted = loop {
             let tick = (Instant::now() + Duration::from_millis(100)).min(deadline);
@@ -105,7 +120,7 @@ impl Exec<'_> {
             }
         };
         self.client = Some(client);
-        let (tcp, peer) = accepted.map_err(|m| error(self.line, m))?;
+        let (tcp, peer) = accepted.map_err(|m| error(line, m))?;
         let _ = tcp.set_nodelay(true);
         self.rec
             .note("main", format!("client connected from {peer}"));
