@@ -39,14 +39,16 @@ pub enum LoadError {
     },
 }
 
-/// Directories of a corpus that hold other things than transcripts.
-const NOT_TRANSCRIPTS: [&str; 1] = ["deviations"];
+/// Directories at a corpus root that are not part of it: known deviations (not
+/// transcripts), and the harness's self-test transcripts (for its fake servers, loaded only
+/// when named as the root).
+const NOT_TRANSCRIPTS: [&str; 2] = ["deviations", "selftest"];
 /// Bounds on the directory walk.
 const MAX_FILES: usize = 100_000;
 const MAX_DEPTH: usize = 16;
 
 /// Every `*.toml` under `dir` (relative paths, sorted), skipping hidden entries and the
-/// `deviations/` directory.
+/// root's `deviations/` and `selftest/` directories.
 pub fn transcript_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let io = |e: std::io::Error| LoadError::Io {
         dir: dir.to_path_buf(),
