@@ -11,8 +11,9 @@ use super::template::{Expr, SyntaxError, Vars, escape, is_name_char, parse_brace
 /// Captured variables, in pattern order.
 pub type Captures = Vec<(String, Vec<u8>)>;
 
-/// The largest (tokens + 1) × (text length + 1) table a match may use.
-pub const MAX_CELLS: usize = 64 * 1024 * 1024;
+/// The largest (tokens + 1) × (text length + 1) table a match may use (one bit a cell:
+/// 32 MiB at most).
+pub const MAX_CELLS: usize = 256 * 1024 * 1024;
 
 /// One element of a glob.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,46 +155,47 @@ impl Glob {
         if cells > MAX_CELLS {
             return Err(GlobError::TooLarge(n));
         }
-        // ok[k][p]: toks[k..] matches text[p..].
-        let width = n + 1;
-        let mut ok = vec![false; cells];
-        ok[toks.len() * width + n] = true;
+        // ok[k].get(p): toks[k..] matches text[p..]. One bit per cell.
+        let mut ok: Vec<Bits> = (0..=toks.len()).map(|_| Bits::new(n + 1)).collect();
+        ok[toks.len()].set(n, true);
         for k in (0..toks.len()).rev() {
-            let (row, next) = ok.split_at_mut((k + 1) * width);
-            let row = &mut row[k * width..];
-            let next = &next[..width];
+            let (head, tail) = ok.split_at_mut(k + 1);
+            let (row, next) = (&mut head[k], &tail[0]);
             match toks[k] {
                 Tok::Lit(l) => {
-                    for p in 0..=n {
-                        row[p] = p + l.len() <= n && text[p..].starts_with(l) && next[p + l.len()];
+                    for p in 0..=n.saturating_sub(l.len()) {
+                        if next.get(p + l.len()) && text[p..].starts_with(l) {
+                            row.set(p, true);
+                        }
                     }
                 }
                 Tok::One => {
                     for p in 0..n {
-                        row[p] = next[p + char_len(text, p)];
+                        row.set(p, next.get(p + char_len(text, p)));
                     }
                 }
                 Tok::Star | Tok::Capture(_) => {
-                    row[n] = next[n];
+                    row.set(n, next.get(n));
                     for p in (0..n).rev() {
-                        row[p] = next[p] || row[p + 1];
+                        let v = next.get(p) || row.get(p + 1);
+                        row.set(p, v);
                     }
                 }
             }
         }
-        if !ok[0] {
+        if !ok[0].get(0) {
             return Ok(None);
         }
         // Read the captures off forwards, shortest first.
         let mut caps = Vec::new();
         let mut p = 0;
         for (k, t) in toks.iter().enumerate() {
-            let next = &ok[(k + 1) * width..(k + 2) * width];
+            let next = &ok[k + 1];
             match t {
                 Tok::Lit(l) => p += l.len(),
                 Tok::One => p += char_len(text, p),
                 Tok::Star | Tok::Capture(_) => {
-                    let end = (p..=n).find(|&q| next[q]).unwrap_or(n);
+                    let end = (p..=n).find(|&q| next.get(q)).unwrap_or(n);
                     if let Tok::Capture(name) = t {
                         caps.push((name.to_string(), text[p..end].to_vec()));
                     }
@@ -202,6 +204,27 @@ impl Glob {
             }
         }
         Ok(Some(caps))
+    }
+}
+
+/// A fixed-size row of bits.
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(len: usize) -> Bits {
+        Bits(vec![0; len.div_ceil(64)])
+    }
+    fn get(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
+    }
+    fn set(&mut self, i: usize, v: bool) {
+        if let Some(w) = self.0.get_mut(i / 64) {
+            if v {
+                *w |= 1 << (i % 64);
+            } else {
+                *w &= !(1 << (i % 64));
+            }
+        }
     }
 }
 
