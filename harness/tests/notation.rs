@@ -576,6 +576,43 @@ async fn step_and_transcript_timeouts() {
 }
 
 #[tokio::test]
+async fn scenarios_open_main_to_the_target_only_when_used() {
+    let smtp = fake::smtp(Default::default()).await;
+    let pop3 = fake::pop3().await;
+    let mut target = TargetSpec::addr(smtp.to_string());
+    target.services.insert("pop3".into(), pop3.to_string());
+    let ts = vec![
+        // `main` is the target (SMTP) when the script just uses it…
+        transcript(
+            "scenario.m.implicit",
+            "scenarios",
+            "",
+            "set x = \"1\"\nS: 220 *\nconnect box to ${pop3}\nbox: S: +OK *\nC: QUIT\nS: 221 *",
+        ),
+        // …or wherever the script connects it first.
+        transcript(
+            "scenario.m.explicit",
+            "scenarios",
+            "",
+            "connect main pop3 to ${pop3}\nS: +OK *\nC: STAT\nS: +OK 2 *",
+        ),
+    ];
+    let r = run_with(&ts, &target, &RunOptions::default()).await;
+    assert_outcome(&r, "scenario.m.implicit", Outcome::Pass);
+    assert_outcome(&r, "scenario.m.explicit", Outcome::Pass);
+    let explicit = case(&r, "scenario.m.explicit");
+    let smtp_port = format!(":{}", smtp.port());
+    assert!(
+        !explicit
+            .exchange
+            .iter()
+            .any(|e| e.data.contains(&smtp_port)),
+        "{}",
+        dump(explicit)
+    );
+}
+
+#[tokio::test]
 async fn each_case_is_framed_by_its_own_protocol() {
     let addr = fake::smtp(Default::default()).await;
     let ts = vec![

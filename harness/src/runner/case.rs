@@ -68,6 +68,8 @@ pub(crate) struct Exec<'a> {
     pub last_data_reply: Option<(Unit, SocketAddr)>,
     pub line: u32,
     pub client: Option<Process>,
+    /// Scenarios: `main` is opened to the target when a step first uses it.
+    pub lazy_main: bool,
 }
 
 pub(crate) fn base_result(t: &Transcript, outcome: Outcome) -> CaseResult {
@@ -152,6 +154,7 @@ pub(crate) async fn run_case(t: &Transcript, env: &CaseEnv<'_>) -> CaseResult {
         last_data_reply: None,
         line: t.meta.script_line,
         client: None,
+        lazy_main: false,
     };
     // The whole-case limit (a longer --timeout for every step stretches it).
     let limit = match opts.step_timeout {
@@ -226,6 +229,17 @@ impl<'a> Exec<'a> {
         for step in steps {
             self.line = step.line;
             let conn = step.conn.clone().unwrap_or_else(|| self.current.clone());
+            if self.lazy_main
+                && conn == "main"
+                && !self.conns.contains_key("main")
+                && uses_connection(&step.kind)
+            {
+                self.open_main_to_target(framing_protocol(&self.t.meta.protocol))
+                    .await?;
+            }
+            if matches!(&step.kind, StepKind::Connect { name, .. } if name == "main") {
+                self.lazy_main = false;
+            }
             self.step(step, &conn).await?;
         }
         self.check_trailing_must_not()
@@ -521,6 +535,21 @@ impl<'a> Exec<'a> {
             ReadError::Frame { error, partial } => Stop::Mismatch(f(error.to_string(), &partial)),
         }
     }
+}
+
+/// Does this step act on its connection (so a lazily opened `main` must exist)?
+fn uses_connection(k: &StepKind) -> bool {
+    !matches!(
+        k,
+        StepKind::Connect { .. }
+            | StepKind::Listen { .. }
+            | StepKind::Set { .. }
+            | StepKind::Check { .. }
+            | StepKind::Pause(_)
+            | StepKind::StepTimeout(_)
+            | StepKind::SkipUntagged(_)
+            | StepKind::Use { .. }
+    )
 }
 
 /// A plain-words hint for what arrived, when one applies.

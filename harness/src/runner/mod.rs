@@ -240,7 +240,10 @@ pub async fn run_transcripts(
         client,
         server: tokio::sync::OnceCell::new(),
     });
-    let needs_server = transcripts
+    // A target server is needed by client-role cases (scenarios may reach only the
+    // `${service}` addresses, so they do not make an unreachable target fatal).
+    let needs_server = transcripts.iter().any(|t| t.meta.role == Role::Client);
+    let must_reach = transcripts
         .iter()
         .any(|t| t.meta.role == Role::Client && t.meta.protocol != "scenarios");
     let clients_only =
@@ -254,7 +257,7 @@ pub async fn run_transcripts(
             m.ensure().await?;
             Some(m)
         }
-        TargetKind::Addr(addr) if needs_server => {
+        TargetKind::Addr(addr) if must_reach => {
             probe(addr, transcripts, options).await?;
             None
         }

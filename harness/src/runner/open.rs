@@ -31,21 +31,38 @@ impl Exec<'_> {
                 );
                 self.vars.insert("port".into(), port.as_bytes().to_vec());
                 if self.t.meta.protocol == "scenarios" {
+                    // Opened when a step first uses it, unless the script connects it
+                    // somewhere else first (`connect main to ${pop3}`).
+                    self.lazy_main = true;
                     return Ok(());
                 }
-                let p = self.protocol(proto_name)?;
-                let kind = if p.default_transport() == Transport::Datagram {
-                    ConnectKind::Udp
-                } else {
-                    ConnectKind::Tcp
-                };
-                let addr = addr.clone();
-                self.connect("main", kind, &addr, p).await
+                self.open_main_to_target(proto_name).await
             }
             (CaseTarget::ClientCmd(_), Role::Client) => Err(error(
                 self.line,
                 "a client-role case needs a target address",
             )),
+        }
+    }
+
+    /// Client role: connect `main` to the target.
+    pub(super) async fn open_main_to_target(&mut self, proto_name: &str) -> Result<(), Stop> {
+        self.lazy_main = false;
+        let CaseTarget::Addr(addr) = &self.env.target else {
+            return Err(error(
+                self.line,
+                "a client-role case needs a target address",
+            ));
+        };
+        let addr = addr.clone();
+        {
+            let p = self.protocol(proto_name)?;
+            let kind = if p.default_transport() == Transport::Datagram {
+                ConnectKind::Udp
+            } else {
+                ConnectKind::Tcp
+            };
+            self.connect("main", kind, &addr, p).await
         }
     }
 
