@@ -613,6 +613,31 @@ async fn scenarios_open_main_to_the_target_only_when_used() {
 }
 
 #[tokio::test]
+async fn udp_listeners_answer_the_last_sender() {
+    // wirecheck talks to itself: a UDP listener, and a connection to it.
+    let script = "listen u udp line
+connect c udp line to ${u.addr}
+c: C: ping
+accept u
+u: S: ping
+u: C: pong
+c: S: pong
+listen t tcp line at 127.0.0.1:0
+connect d tcp line to ${t.addr}
+accept t
+d: C: over tcp
+t: S: over tcp";
+    let t = transcript("scenario.u.self", "scenarios", "", script);
+    let r = run_with(
+        &[t],
+        &TargetSpec::addr("127.0.0.1:9"),
+        &RunOptions::default(),
+    )
+    .await;
+    assert_outcome(&r, "scenario.u.self", Outcome::Pass);
+}
+
+#[tokio::test]
 async fn each_case_is_framed_by_its_own_protocol() {
     let addr = fake::smtp(Default::default()).await;
     let ts = vec![

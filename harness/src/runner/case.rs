@@ -49,8 +49,10 @@ pub(crate) fn shown(b: &[u8]) -> String {
     }
 }
 
+/// A `listen NAME`: TCP, or a UDP socket that `accept NAME` turns into a connection.
 pub(super) struct Listener {
-    pub tcp: TcpListener,
+    pub tcp: Option<TcpListener>,
+    pub udp: Option<tokio::net::UdpSocket>,
     pub protocol: String,
 }
 
@@ -543,6 +545,7 @@ fn uses_connection(k: &StepKind) -> bool {
         k,
         StepKind::Connect { .. }
             | StepKind::Listen { .. }
+            | StepKind::Accept { .. }
             | StepKind::Set { .. }
             | StepKind::Check { .. }
             | StepKind::Pause(_)

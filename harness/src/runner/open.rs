@@ -255,9 +255,6 @@ impl Exec<'_> {
         protocol: &str,
     ) -> Result<(), Stop> {
         let line = self.line;
-        if udp {
-            return Err(error(line, "`listen NAME udp` is not supported yet"));
-        }
         let at = match at {
             Some(t) => String::from_utf8_lossy(
                 &t.render(&self.vars)
@@ -266,10 +263,30 @@ impl Exec<'_> {
             .into_owned(),
             None => "127.0.0.1:0".into(),
         };
-        let tcp = TcpListener::bind(&at)
-            .await
-            .map_err(|e| error(line, format!("cannot listen on {at}: {e}")))?;
-        let addr = tcp.local_addr().map_err(|e| error(line, e.to_string()))?;
+        let cannot = |e: std::io::Error| error(line, format!("cannot listen on {at}: {e}"));
+        let (listener, addr) = if udp {
+            let u = UdpSocket::bind(&at).await.map_err(cannot)?;
+            let a = u.local_addr().map_err(|e| error(line, e.to_string()))?;
+            (
+                Listener {
+                    tcp: None,
+                    udp: Some(u),
+                    protocol: protocol.to_string(),
+                },
+                a,
+            )
+        } else {
+            let l = TcpListener::bind(&at).await.map_err(cannot)?;
+            let a = l.local_addr().map_err(|e| error(line, e.to_string()))?;
+            (
+                Listener {
+                    tcp: Some(l),
+                    udp: None,
+                    protocol: protocol.to_string(),
+                },
+                a,
+            )
+        };
         self.vars
             .insert(format!("{name}.port"), addr.port().to_string().into_bytes());
         self.vars
@@ -281,25 +298,39 @@ impl Exec<'_> {
                 self.vars.insert(format!("{name}.{k}"), v.into_bytes());
             }
         }
-        self.rec.note(name, format!("listening on {addr}"));
-        self.listeners.insert(
-            name.to_string(),
-            Listener {
-                tcp,
-                protocol: protocol.to_string(),
-            },
-        );
+        let how = if udp { "UDP" } else { "TCP" };
+        self.rec.note(name, format!("listening on {addr} ({how})"));
+        self.listeners.insert(name.to_string(), listener);
         Ok(())
     }
 
+    /// `accept NAME`: the next TCP connection on the listener, or (UDP) the socket itself,
+    /// answering whoever sends to it.
     pub(super) async fn accept(&mut self, name: &str) -> Result<(), Stop> {
         let line = self.line;
         let deadline = self.deadline();
         let l = self
             .listeners
-            .get(name)
+            .get_mut(name)
             .ok_or_else(|| error(line, format!("no listener `{name}`")))?;
-        let (tcp, peer) = match tokio::time::timeout_at(deadline, l.tcp.accept()).await {
+        let proto = l.protocol.clone();
+        if let Some(sock) = l.udp.take() {
+            let local = sock.local_addr().map_err(|e| error(line, e.to_string()))?;
+            let p = self.protocol(&proto)?;
+            let framer = self.framer(p.as_ref(), Transport::Datagram)?;
+            self.conns.insert(
+                name.to_string(),
+                Conn::datagram_server(name, sock, local, p, framer),
+            );
+            return Ok(());
+        }
+        let Some(tcp_listener) = l.tcp.as_ref() else {
+            return Err(error(
+                line,
+                format!("listener `{name}` was already accepted (UDP)"),
+            ));
+        };
+        let (tcp, peer) = match tokio::time::timeout_at(deadline, tcp_listener.accept()).await {
             Ok(Ok(a)) => a,
             Ok(Err(e)) => return Err(error(line, format!("accept on `{name}` failed: {e}"))),
             Err(_) => {
@@ -309,10 +340,8 @@ impl Exec<'_> {
                 ));
             }
         };
-        let p = self.protocol(&l.protocol.clone())?;
-        let framer = p
-            .reply_framer(Transport::Stream)
-            .map_err(|e| error(line, e.to_string()))?;
+        let p = self.protocol(&proto)?;
+        let framer = self.framer(p.as_ref(), Transport::Stream)?;
         self.rec
             .note(name, format!("accepted a connection from {peer}"));
         self.conns.insert(
