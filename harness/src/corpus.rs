@@ -40,15 +40,17 @@ pub enum LoadError {
 }
 
 /// Directories at a corpus root that are not part of it: known deviations (not
-/// transcripts), and the harness's self-test transcripts (for its fake servers, loaded only
-/// when named as the root).
-const NOT_TRANSCRIPTS: [&str; 2] = ["deviations", "selftest"];
+/// transcripts), the harness's self-test transcripts (for its fake servers, loaded only
+/// when named as the root), and the RFC requirements coverage is measured against.
+const NOT_TRANSCRIPTS: [&str; 3] = ["deviations", "selftest", "requirements"];
+/// Files at a corpus root that are not transcripts: the grading hints table.
+const NOT_TRANSCRIPT_FILES: [&str; 1] = ["hints.toml"];
 /// Bounds on the directory walk.
 const MAX_FILES: usize = 100_000;
 const MAX_DEPTH: usize = 16;
 
-/// Every `*.toml` under `dir` (relative paths, sorted), skipping hidden entries and the
-/// root's `deviations/` and `selftest/` directories.
+/// Every `*.toml` under `dir` (relative paths, sorted), skipping hidden entries, the
+/// root's `deviations/`, `selftest/` and `requirements/` directories and its `hints.toml`.
 pub fn transcript_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let io = |e: std::io::Error| LoadError::Io {
         dir: dir.to_path_buf(),
@@ -71,7 +73,10 @@ pub fn transcript_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
                 {
                     stack.push((path, depth + 1));
                 }
-            } else if name_s.ends_with(".toml") && out.len() < MAX_FILES {
+            } else if name_s.ends_with(".toml")
+                && out.len() < MAX_FILES
+                && !(depth == 0 && NOT_TRANSCRIPT_FILES.contains(&name_s.as_ref()))
+            {
                 out.push(path);
             }
         }
