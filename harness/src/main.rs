@@ -184,7 +184,14 @@ async fn run(a: RunArgs) -> anyhow::Result<u8> {
     }
     let started = SystemTime::now();
     let clock = Instant::now();
-    let tr = runner::run_transcripts(&selected, &target, &opts).await?;
+    // On SIGINT / SIGTERM the run is dropped: the runtime then drops every case, and with
+    // them the target processes, whose process groups are killed.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let tr = tokio::select! {
+        r = runner::run_transcripts(&selected, &target, &opts) => r?,
+        _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+        _ = term.recv() => bail!("terminated"),
+    };
     console.done();
     let report = Report {
         schema: SCHEMA_VERSION,

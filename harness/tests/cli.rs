@@ -367,3 +367,60 @@ async fn target_cmd_is_started_restarted_isolated_and_stopped() {
     .await;
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminated_run_stops_its_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = tmp.path().join("server.py");
+    std::fs::write(&server, PY_SERVER).unwrap();
+    let pidfile = tmp.path().join("pid");
+    let cmd = format!(
+        "python3 {} {{port}} & echo $! > {}; wait",
+        server.display(),
+        pidfile.display()
+    );
+    let dir = corpus(&[("smtp/slow.toml", &case("slow", "S: 220 *\npause 60s"))]);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wirecheck"))
+        .args([
+            "run",
+            "smtp",
+            "--corpus",
+            dir.path().to_str().unwrap(),
+            "--target-cmd",
+            &cmd,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the target has started.
+    for _ in 0..200 {
+        if std::fs::read_to_string(&pidfile).is_ok_and(|s| !s.trim().is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let me = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    nix::sys::signal::kill(me, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+    let mut gone = false;
+    for _ in 0..100 {
+        if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(gone, "the target died with the run");
+}
