@@ -30,6 +30,8 @@
 
 pub mod corpus;
 pub mod demo;
+#[cfg(feature = "netfuzz-wip")]
+pub mod diff;
 pub mod lint;
 pub mod oracle;
 pub mod protocol;
