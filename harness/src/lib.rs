@@ -30,6 +30,7 @@
 
 pub mod corpus;
 pub mod demo;
+pub mod grade;
 #[cfg(feature = "netfuzz-wip")]
 pub mod diff;
 pub mod lint;
@@ -37,6 +38,7 @@ pub mod oracle;
 pub mod protocol;
 pub mod runner;
 pub mod select;
+pub mod snapshot;
 pub mod serve;
 pub mod target;
 pub mod transcript;
