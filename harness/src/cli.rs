@@ -21,10 +21,20 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Check a corpus: syntax, ids, RFC references, unreachable steps.
     Lint(LintArgs),
-    /// Start the reference servers and run the whole corpus (not implemented yet).
-    Demo(Pending),
-    /// Run the reference servers (not implemented yet).
-    Serve(Pending),
+    /// Start the embedded reference servers, run the whole corpus against them, write an
+    /// HTML report (reports/out/index.html).
+    Demo(DemoArgs),
+    /// Run the reference servers (the oracle) until stopped: SMTP (MX and submission), POP3,
+    /// IMAP, FTP, DNS, with user alice / secret in example.test.
+    Serve(ServeArgs),
+    /// The oracle's SMTP client relays one message to HOST:PORT (a client under test for
+    /// server-role SMTP transcripts).
+    #[command(hide = true)]
+    RelayOnce(RelayOnceArgs),
+    /// The oracle's iterative resolver looks NAME [TYPE]... up from the given root and prints
+    /// the answers (a client under test for server-role DNS transcripts).
+    #[command(hide = true)]
+    DnsResolve(DnsResolveArgs),
     /// Grade many targets from a roster (not implemented yet).
     Grade(Pending),
     /// Compare a target's replies with the oracle's (not implemented yet).
@@ -33,6 +43,73 @@ pub enum Command {
     Fuzz(Pending),
     /// Turn a captured session into a draft transcript (not implemented yet).
     Import(Pending),
+}
+
+/// `wirecheck demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The corpus.
+    #[arg(long, default_value = "transcripts")]
+    pub corpus: PathBuf,
+    /// Where the reports go (index.html, a page per target, report.json, junit.xml).
+    #[arg(long, default_value = "reports/out")]
+    pub out: PathBuf,
+    /// Transcripts at once (each against its own fresh oracle).
+    #[arg(long, default_value_t = 8)]
+    pub jobs: usize,
+}
+
+/// `wirecheck serve`. Without any port flag every service starts on its default port.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen on this (loopback) address.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub ip: std::net::IpAddr,
+    /// SMTP (the MTA's MX port; default 2525).
+    #[arg(long)]
+    pub smtp: Option<u16>,
+    /// SMTP submission, AUTH required (default 5870).
+    #[arg(long)]
+    pub submission: Option<u16>,
+    /// POP3 (default 1110).
+    #[arg(long)]
+    pub pop3: Option<u16>,
+    /// IMAP (default 1430).
+    #[arg(long)]
+    pub imap: Option<u16>,
+    /// FTP (default 2121).
+    #[arg(long)]
+    pub ftp: Option<u16>,
+    /// DNS over UDP and TCP, authoritative for example.test (default 5353).
+    #[arg(long)]
+    pub dns: Option<u16>,
+    /// Keep mail, queue and FTP files in this directory (default: a temporary one).
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+}
+
+/// `wirecheck relay-once`.
+#[derive(Debug, Args)]
+pub struct RelayOnceArgs {
+    /// The SMTP server to relay to.
+    pub to: std::net::SocketAddr,
+    /// Connect and idle timeout.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+/// `wirecheck dns-resolve`.
+#[derive(Debug, Args)]
+pub struct DnsResolveArgs {
+    /// A root server (HOST:PORT, loopback); repeatable.
+    #[arg(long = "root", required = true)]
+    pub roots: Vec<std::net::SocketAddr>,
+    /// The port every server of the hierarchy answers on (default: the first root's).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// NAME [TYPE] [NAME [TYPE]]...
+    #[arg(required = true)]
+    pub questions: Vec<String>,
 }
 
 /// Arguments of a subcommand that is not there yet.

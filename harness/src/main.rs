@@ -22,15 +22,17 @@ use wirecheck::transcript::Role;
 use wirecheck::transcript::load::protocol_from_path;
 use wirecheck_reports::{Outcome, Report, SCHEMA_VERSION, TargetReport};
 
-use cli::{Cli, Command, LintArgs, RunArgs};
+use cli::{Cli, Command, DemoArgs, DnsResolveArgs, LintArgs, RelayOnceArgs, RunArgs, ServeArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(a) => tokio_main(run(*a)),
         Command::Lint(a) => lint_corpus(&a),
-        Command::Demo(_) => pending("demo"),
-        Command::Serve(_) => pending("serve"),
+        Command::Demo(a) => tokio_main(demo(a)),
+        Command::Serve(a) => tokio_main(serve(a)),
+        Command::RelayOnce(a) => tokio_main(relay_once(a)),
+        Command::DnsResolve(a) => tokio_main(dns_resolve(a)),
         Command::Grade(_) => pending("grade"),
         Command::Diff(_) => pending("diff"),
         Command::Fuzz(_) => pending("fuzz"),
@@ -43,6 +45,50 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+async fn demo(a: DemoArgs) -> anyhow::Result<u8> {
+    let corpus = corpus::load(&a.corpus).with_context(|| format!("loading {}", a.corpus.display()))?;
+    let console = Arc::new(console::Console::new(corpus.transcripts.len(), std::io::stderr().is_terminal()));
+    let options = RunOptions { progress: Some(console.clone()), ..RunOptions::default() };
+    eprintln!(
+        "wirecheck demo: {} transcripts, each against a fresh embedded reference server",
+        corpus.transcripts.len()
+    );
+    let outcome = wirecheck::demo::demo(&a.corpus, &a.out, &options, a.jobs).await?;
+    console.done();
+    console::print_failures(&outcome.report);
+    print!("{}", wirecheck_reports::console::summary_with_report_dir(&outcome.report, Some(&a.out)));
+    println!("report: {}", outcome.index.display());
+    let failed = outcome.report.targets.iter().flat_map(|t| &t.cases).any(|c| c.outcome.is_failure());
+    Ok(u8::from(failed))
+}
+
+async fn serve(a: ServeArgs) -> anyhow::Result<u8> {
+    let ports = wirecheck::oracle::Ports {
+        smtp: a.smtp,
+        submission: a.submission,
+        pop3: a.pop3,
+        imap: a.imap,
+        ftp: a.ftp,
+        dns: a.dns,
+    };
+    wirecheck::serve::serve(wirecheck::serve::ServeArgs { ip: a.ip, ports, dir: a.store }).await?;
+    Ok(0)
+}
+
+async fn relay_once(a: RelayOnceArgs) -> anyhow::Result<u8> {
+    let what = wirecheck::serve::relay_once(a.to, a.timeout).await?;
+    eprintln!("relay-once: {what}");
+    Ok(0)
+}
+
+async fn dns_resolve(a: DnsResolveArgs) -> anyhow::Result<u8> {
+    let questions = wirecheck_dns::client::parse_questions(&a.questions).map_err(anyhow::Error::msg)?;
+    let first = a.roots.first().context("--root is required")?;
+    let config = wirecheck_dns::resolver::ResolverConfig::new(a.roots.clone(), a.port.unwrap_or(first.port()));
+    print!("{}", wirecheck_dns::client::resolve_questions(config, &questions).await.map_err(anyhow::Error::msg)?);
+    Ok(0)
 }
 
 fn pending(what: &str) -> anyhow::Result<u8> {

@@ -144,6 +144,23 @@ pub fn substitute(cmd: &str, host: &str, port: u16) -> String {
         .replace("{host}", host)
 }
 
+/// `PATH` for the commands wirecheck starts: first the directory of the running binary, so
+/// that a transcript's `target-cmd = "wirecheck relay-once {host}:{port}"` runs this very
+/// `wirecheck` (and a test binary under `target/*/deps` finds the `wirecheck` beside
+/// `deps`), then the inherited `PATH`.
+fn tool_path() -> Option<std::ffi::OsString> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    let mut dirs = vec![dir.to_path_buf()];
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dirs.extend(dir.parent().map(|p| p.to_path_buf()));
+    }
+    if let Some(p) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(dirs).ok()
+}
+
 /// A process group wirecheck started; signalled as a whole when stopped or dropped.
 #[derive(Debug)]
 pub struct Process {
@@ -163,6 +180,9 @@ impl Process {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        if let Some(path) = tool_path() {
+            c.env("PATH", path);
+        }
         c.process_group(0).kill_on_drop(true);
         let mut child = c.spawn().map_err(|e| TargetError::Spawn {
             cmd: cmd.to_string(),

@@ -476,3 +476,43 @@ async fn tcp_loop(listener: TcpListener, resolver: Resolver, inflight: Arc<Semap
         });
     }
 }
+
+/// Parse `NAME [TYPE] [NAME [TYPE]]...` (type `A` when omitted) into questions.
+pub fn parse_questions(words: &[String]) -> Result<Vec<(Name, RecordType)>, String> {
+    let mut questions = Vec::new();
+    let mut words = words.iter().peekable();
+    while let Some(word) = words.next() {
+        let name = Name::parse(word).map_err(|e| format!("{word}: {e}"))?;
+        let qtype = match words.peek().and_then(|t| RecordType::parse(t)) {
+            Some(t) => {
+                words.next();
+                t
+            }
+            None => RecordType::A,
+        };
+        questions.push((name, qtype));
+    }
+    if questions.is_empty() {
+        return Err("expected NAME [TYPE]...".into());
+    }
+    Ok(questions)
+}
+
+/// Resolve each question iteratively with one resolver (so later lookups can use the cache)
+/// and render each answer in the presentation form: what `wirecheck-dns resolve` and
+/// `wirecheck dns-resolve` print, the client side of the server-role DNS transcripts.
+pub async fn resolve_questions(config: ResolverConfig, questions: &[(Name, RecordType)]) -> Result<String, String> {
+    let resolver = Resolver::iterative(config);
+    let mut out = String::new();
+    for (name, qtype) in questions {
+        let answer = resolver.resolve(name, *qtype).await.map_err(|e| e.to_string())?;
+        let mut m = crate::Message::query(0, name.clone(), *qtype);
+        m.header.qr = true;
+        m.header.rcode = answer.rcode.0;
+        m.answers = answer.records;
+        m.authorities.extend(answer.soa);
+        out.push_str(&crate::presentation::render(&m));
+    }
+    Ok(out)
+}
+

@@ -14,12 +14,11 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use wirecheck_dns::client::{RecursiveServer, Resolver};
+use wirecheck_dns::client::{RecursiveServer, Resolver, parse_questions, resolve_questions};
 use wirecheck_dns::hierarchy::{Hierarchy, HierarchyConfig};
 use wirecheck_dns::resolver::ResolverConfig;
 use wirecheck_dns::server::{AuthServer, ServerConfig};
 use wirecheck_dns::zone::{Zone, Zones, example_test_zone};
-use wirecheck_dns::{Message, Name, RecordType, presentation};
 
 struct Args {
     command: String,
@@ -116,35 +115,8 @@ async fn run(a: Args) -> Result<(), String> {
         }
         "resolve" => {
             // NAME [TYPE] [NAME [TYPE]]...: one resolver, so later lookups can use the cache.
-            let mut questions = Vec::new();
-            let mut words = a.rest.iter().peekable();
-            while let Some(word) = words.next() {
-                let name = Name::parse(word).map_err(|e| format!("{word}: {e}"))?;
-                let qtype = match words.peek().and_then(|t| RecordType::parse(t)) {
-                    Some(t) => {
-                        words.next();
-                        t
-                    }
-                    None => RecordType::A,
-                };
-                questions.push((name, qtype));
-            }
-            if questions.is_empty() {
-                return Err("resolve NAME [TYPE]...".into());
-            }
-            let resolver = Resolver::iterative(resolver_config(&a)?);
-            for (name, qtype) in questions {
-                let answer = resolver
-                    .resolve(&name, qtype)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let mut m = Message::query(0, name, qtype);
-                m.header.qr = true;
-                m.header.rcode = answer.rcode.0;
-                m.answers = answer.records;
-                m.authorities.extend(answer.soa);
-                print!("{}", presentation::render(&m));
-            }
+            let questions = parse_questions(&a.rest).map_err(|e| format!("resolve: {e}"))?;
+            print!("{}", resolve_questions(resolver_config(&a)?, &questions).await?);
             Ok(())
         }
         "hierarchy" => {
