@@ -34,6 +34,8 @@ pub mod grade;
 #[cfg(feature = "netfuzz-wip")]
 pub mod diff;
 pub mod lint;
+#[cfg(feature = "netfuzz-wip")]
+pub mod netfuzz;
 pub mod oracle;
 pub mod protocol;
 pub mod runner;
