@@ -91,6 +91,8 @@ async fn run_on(t: &Transcript, oracle: &Oracle, options: &RunOptions) -> CaseRe
     opts.tls_roots = vec![oracle.certificate().clone()];
     opts.fixtures = Fixtures::reference();
     opts.jobs = 1;
+    // The caller reports progress per case; the inner run must not report it again.
+    opts.progress = None;
     match runner::run_transcripts(&[t], &spec, &opts).await {
         Ok(mut r) => r.cases.pop().unwrap_or_else(|| error_case(t, "the runner returned no result".into())),
         Err(e) => error_case(t, format!("{e}")),

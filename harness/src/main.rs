@@ -59,7 +59,6 @@ async fn demo(a: DemoArgs) -> anyhow::Result<u8> {
     console.done();
     console::print_failures(&outcome.report);
     print!("{}", wirecheck_reports::console::summary_with_report_dir(&outcome.report, Some(&a.out)));
-    println!("report: {}", outcome.index.display());
     let failed = outcome.report.targets.iter().flat_map(|t| &t.cases).any(|c| c.outcome.is_failure());
     Ok(u8::from(failed))
 }
