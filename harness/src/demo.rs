@@ -42,24 +42,7 @@ pub fn ports_for(t: &Transcript) -> Ports {
 
 /// Why a case could not be run against the oracle; it becomes an `error` outcome.
 fn error_case(t: &Transcript, message: String) -> CaseResult {
-    CaseResult {
-        id: t.meta.id.clone(),
-        title: t.meta.title.clone(),
-        protocol: t.meta.protocol.clone(),
-        rfc: t.meta.rfc.iter().map(|r| r.to_string()).collect(),
-        level: t.meta.level,
-        tags: t.meta.tags.clone(),
-        points: t.meta.points,
-        outcome: Outcome::Error,
-        message: Some(message),
-        line: None,
-        expected: None,
-        actual: None,
-        hint: None,
-        exchange: Vec::new(),
-        duration_ms: 0,
-        file: t.file.display().to_string(),
-    }
+    runner::error_result(t, &message)
 }
 
 /// Run one transcript against a freshly started oracle.
@@ -145,21 +128,9 @@ pub fn report_of(target: TargetReport, started: std::time::SystemTime, elapsed: 
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for a system time (UTC).
+/// `YYYY-MM-DDTHH:MM:SSZ` for a system time (UTC), as the report's `started`.
 pub fn rfc3339(t: std::time::SystemTime) -> String {
-    let secs = t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    humantime::format_rfc3339_seconds(t).to_string()
 }
 
 /// What `wirecheck demo` did.

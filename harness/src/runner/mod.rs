@@ -36,6 +36,7 @@ mod open;
 mod record;
 
 pub use record::Recorder;
+pub(crate) use case::error_result;
 
 /// What the target holds, for `requires` (docs/transcripts.md "Fixtures").
 #[derive(Debug, Clone, PartialEq, Eq)]
