@@ -1,0 +1,2 @@
+#![no_main]
+wirecheck_fuzz::fuzz_target!(message_qp);

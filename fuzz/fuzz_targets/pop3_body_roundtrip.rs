@@ -1,0 +1,2 @@
+#![no_main]
+wirecheck_fuzz::fuzz_target!(pop3_body_roundtrip);

@@ -1,0 +1,2 @@
+#![no_main]
+wirecheck_fuzz::fuzz_target!(smtp_session_bytes);
