@@ -31,12 +31,14 @@
 pub mod corpus;
 pub mod demo;
 pub mod grade;
+pub mod import;
 #[cfg(feature = "netfuzz-wip")]
 pub mod diff;
 pub mod lint;
 #[cfg(feature = "netfuzz-wip")]
 pub mod netfuzz;
 pub mod oracle;
+pub mod pcap;
 pub mod protocol;
 pub mod runner;
 pub mod select;

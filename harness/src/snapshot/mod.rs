@@ -397,7 +397,7 @@ fn dns_messages(b: &[u8]) -> Option<Vec<String>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use wirecheck_reports::{Event, Level, escape_bytes};
 

@@ -94,10 +94,9 @@ impl Redactions {
         self
     }
 
-    /// Redact a snapshot body.
-    pub fn apply(&self, body: &str) -> String {
-        // Values learned anywhere in the case, longest first so that a name never replaces
-        // part of a longer one.
+    /// Values the learn rules find anywhere in `body`, longest first (so that a value never
+    /// replaces part of a longer one), with the rule's name.
+    fn learned<'a>(&'a self, body: &str) -> Vec<(String, &'a str)> {
         let mut learned: Vec<(String, &str)> = Vec::new();
         for r in &self.learn {
             for caps in r.regex.captures_iter(body) {
@@ -110,6 +109,38 @@ impl Redactions {
             }
         }
         learned.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+        learned
+    }
+
+    /// The byte ranges of `line` that vary (what [`Redactions::apply`] would replace),
+    /// sorted and merged; values are learned from all of `body`. For drafts (`wirecheck
+    /// import`), which turn them into globs.
+    pub fn spans(&self, body: &str, line: &str) -> Vec<std::ops::Range<usize>> {
+        let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
+        for (v, _) in self.learned(body) {
+            spans.extend(line.match_indices(v.as_str()).map(|(i, m)| i..i + m.len()));
+        }
+        for r in &self.redact {
+            for caps in r.regex.captures_iter(line) {
+                if let Some(m) = caps.name("v").or_else(|| caps.get(0)) {
+                    spans.push(m.range());
+                }
+            }
+        }
+        spans.sort_by_key(|r| r.start);
+        let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
+        for r in spans {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        merged
+    }
+
+    /// Redact a snapshot body.
+    pub fn apply(&self, body: &str) -> String {
+        let learned = self.learned(body);
         let mut out = body.to_string();
         for (v, name) in &learned {
             out = out.replace(v.as_str(), &format!("[{name}]"));
@@ -176,6 +207,16 @@ mod tests {
 < Message-ID: [message-id]
 "
         );
+    }
+
+    #[test]
+    fn spans_mark_what_varies_in_one_line() {
+        let r = Redactions::builtin().unwrap();
+        let body = "< 220 mx.example.org ESMTP\n< 250 ok queued as ABC123\n";
+        let line = "< 250 mx.example.org ok queued as ABC123";
+        let spans = r.spans(body, line);
+        let parts: Vec<&str> = spans.iter().map(|s| &line[s.clone()]).collect();
+        assert_eq!(parts, ["mx.example.org", "ABC123"]);
     }
 
     #[test]
