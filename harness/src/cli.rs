@@ -35,14 +35,14 @@ pub enum Command {
     /// the answers (a client under test for server-role DNS transcripts).
     #[command(hide = true)]
     DnsResolve(DnsResolveArgs),
-    /// Grade many targets from a roster (not implemented yet).
-    Grade(Pending),
+    /// Grade many targets from a roster: per-student reports, gradebook.csv, class matrix.
+    Grade(wirecheck::grade::cli::GradeArgs),
     /// Compare a target's replies with the oracle's (not implemented yet).
     Diff(Pending),
     /// Differential network fuzzing (not implemented yet).
     Fuzz(Pending),
-    /// Turn a captured session into a draft transcript (not implemented yet).
-    Import(Pending),
+    /// Turn a captured session (pcap, pcapng) into a draft transcript.
+    Import(wirecheck::import::ImportArgs),
 }
 
 /// `wirecheck demo`.
@@ -231,6 +231,9 @@ pub struct RunArgs {
     /// The target's name in reports.
     #[arg(long)]
     pub name: Option<String>,
+    /// --snapshot, --snapshot-update, --pcap, --pcap-real-ports.
+    #[command(flatten)]
+    pub record: wirecheck::snapshot::cli::RecordArgs,
 }
 
 /// `wirecheck lint`.

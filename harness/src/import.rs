@@ -60,6 +60,67 @@ pub struct ImportOptions {
     pub source: String,
 }
 
+/// `wirecheck import`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportArgs {
+    /// A pcap or pcapng capture.
+    pub capture: std::path::PathBuf,
+    /// Which flow (see --list; default: the first with a known protocol).
+    #[arg(long, value_name = "N")]
+    pub stream: Option<usize>,
+    /// The protocol (default: from the server port).
+    #[arg(long, value_name = "PROTOCOL")]
+    pub protocol: Option<String>,
+    /// The draft's id (default: PROTOCOL.imported.NAME).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Write the draft here (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+    /// List the capture's flows, import nothing.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// Run `wirecheck import`.
+pub fn main(a: &ImportArgs) -> anyhow::Result<u8> {
+    let packets = crate::pcap::read(&a.capture)?;
+    if a.list {
+        for f in flows(&packets) {
+            println!(
+                "{:>3}  {} {} -> {}  {} packet(s), {} byte(s){}",
+                f.index,
+                if f.udp { "udp" } else { "tcp" },
+                f.client,
+                f.server,
+                f.packets,
+                f.bytes,
+                f.protocol.map(|p| format!("  ({p})")).unwrap_or_default()
+            );
+        }
+        return Ok(0);
+    }
+    let opts = ImportOptions {
+        protocol: a.protocol.clone(),
+        stream: a.stream,
+        id: a.id.clone(),
+        source: a.capture.file_name().map_or_else(
+            || a.capture.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+    };
+    let draft = import(&packets, &opts)?;
+    match &a.out {
+        Some(p) => {
+            std::fs::write(p, &draft)
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", p.display()))?;
+            eprintln!("draft transcript written to {}", p.display());
+        }
+        None => print!("{draft}"),
+    }
+    Ok(0)
+}
+
 /// One flow of a capture.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flow {

@@ -33,10 +33,10 @@ fn main() -> ExitCode {
         Command::Serve(a) => tokio_main(serve(a)),
         Command::RelayOnce(a) => tokio_main(relay_once(a)),
         Command::DnsResolve(a) => tokio_main(dns_resolve(a)),
-        Command::Grade(_) => pending("grade"),
+        Command::Grade(a) => tokio_main(wirecheck::grade::cli::main(a)),
         Command::Diff(_) => pending("diff"),
         Command::Fuzz(_) => pending("fuzz"),
-        Command::Import(_) => pending("import"),
+        Command::Import(a) => wirecheck::import::main(&a),
     };
     match code {
         Ok(c) => ExitCode::from(c),
@@ -238,7 +238,7 @@ async fn run(a: RunArgs) -> anyhow::Result<u8> {
         _ = term.recv() => bail!("terminated"),
     };
     console.done();
-    let report = Report {
+    let mut report = Report {
         schema: SCHEMA_VERSION,
         tool: "wirecheck".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -246,6 +246,7 @@ async fn run(a: RunArgs) -> anyhow::Result<u8> {
         duration_ms: clock.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
         targets: vec![tr],
     };
+    wirecheck::snapshot::cli::after_run(&a.record, &mut report, &selected, started)?;
     console::print_failures(&report);
     if let Some(p) = &a.json {
         wirecheck_reports::json::write(&report, p)

@@ -196,6 +196,7 @@ pub fn synthesise(
         s.case(c, *t);
         s.now = s.last + Duration::from_secs(1);
     }
+    s.stats.frames = s.frames.len();
     (s.frames, s.stats)
 }
 

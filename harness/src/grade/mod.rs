@@ -37,6 +37,7 @@ use crate::select::{Selection, rfc_matches};
 use crate::target::{Process, TargetSpec};
 use crate::transcript::{Role, Transcript};
 
+pub mod cli;
 pub mod gradebook;
 pub mod hints;
 pub mod roster;

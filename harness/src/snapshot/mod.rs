@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use wirecheck_reports::{CaseResult, Direction, Outcome, Summary, TargetReport, unescape_bytes};
 
+pub mod cli;
 mod redact;
 
 pub use redact::{RedactionError, Redactions};
