@@ -266,7 +266,10 @@ fn student_command(
         .replace("{out}", &sh_quote(&out.to_string_lossy()))
         .replace("{roster}", &sh_quote(&rdir.to_string_lossy()))
         .replace("{wirecheck}", &sh_quote(&opts.wirecheck.to_string_lossy()));
-    format!("cd {} && exec {body}", sh_quote(&dir.to_string_lossy()))
+    format!(
+        "cd {} || exit 126\n{body}",
+        sh_quote(&dir.to_string_lossy())
+    )
 }
 
 /// A case that did not run, as a result.
@@ -557,7 +560,7 @@ points = 10
         );
         assert_eq!(
             c,
-            r"cd '/c/it'\''s' && exec '/bin/wire check' serve --smtp {port} --store '/g/work/a'"
+            "cd '/c/it'\\''s' || exit 126\n'/bin/wire check' serve --smtp {port} --store '/g/work/a'"
         );
         assert_eq!(dir_name("../x y"), "___x_y");
     }
