@@ -68,32 +68,27 @@ async fn server(keywords: Arc<Mutex<String>>) -> SocketAddr {
     addr
 }
 
-fn corpus(dir: &Path) {
+/// Write `smtp/NAME.toml` with this id, RFC section and script.
+fn transcript(dir: &Path, name: &str, rfc: &str, script: &str) {
     std::fs::create_dir_all(dir.join("smtp")).unwrap();
-    std::fs::write(
-        dir.join("smtp/ehlo.toml"),
-        r#"id = "smtp.t.ehlo"
-title = "EHLO"
-rfc = "5321#4.1.1.1"
-level = "MUST"
-script = '''
-S: 220 *
-C: EHLO client.example.test
-S: 250 *
-C: QUIT
-S: 221 *
-'''
-"#,
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("smtp/mail.toml"),
-        r#"id = "smtp.t.mail"
-title = "a message"
-rfc = "5321#4.1.1.4"
-level = "MUST"
-script = '''
-S: 220 *
+    let text = format!(
+        "id = \"smtp.t.{name}\"\ntitle = \"{name}\"\nrfc = \"5321#{rfc}\"\nlevel = \"MUST\"\nscript = '''\n{script}'''\n"
+    );
+    std::fs::write(dir.join(format!("smtp/{name}.toml")), text).unwrap();
+}
+
+fn corpus(dir: &Path) {
+    transcript(
+        dir,
+        "ehlo",
+        "4.1.1.1",
+        "S: 220 *\nC: EHLO client.example.test\nS: 250 *\nC: QUIT\nS: 221 *\n",
+    );
+    transcript(
+        dir,
+        "mail",
+        "4.1.1.4",
+        r"S: 220 *
 C: MAIL FROM:<a@example.test>
 S: 250 *
 C: RCPT TO:<b@example.test>
@@ -104,10 +99,8 @@ C> Subject: x\r\n\r\nhi\r\n.\r\n
 S: 250 *
 C: QUIT
 S: 221 *
-'''
-"#,
-    )
-    .unwrap();
+",
+    );
 }
 
 fn run(corpus: &Path, addr: SocketAddr, snaps: &Path, extra: &[&str]) -> Output {
