@@ -1,0 +1,139 @@
+//! `wirecheck fuzz` end to end, over loopback: the oracle fuzzed against itself finds
+//! nothing; a deliberately broken server (`tests/broken/`) is found out, and every
+//! transcript written for it fails against it and passes against the oracle.
+//! Every run is bounded (`max_cases`, `time`).
+#![cfg(feature = "netfuzz-wip")]
+
+mod broken;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use wirecheck::corpus;
+use wirecheck::netfuzz::{self, FuzzConfig, FuzzReport};
+use wirecheck::oracle::{Oracle, OracleConfig};
+use wirecheck::runner::{self, RunOptions};
+use wirecheck::target::TargetSpec;
+use wirecheck::transcript::{Transcript, parse_file};
+use wirecheck_reports::Outcome;
+
+fn corpus() -> Vec<Transcript> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../transcripts");
+    corpus::load_lenient(&dir).expect("corpus").0.transcripts
+}
+
+fn config(protocol: &str, seed: u64, cases: u64) -> FuzzConfig {
+    let mut c = FuzzConfig::new(protocol);
+    c.seed = seed;
+    c.max_cases = Some(cases);
+    c.time = Duration::from_secs(5);
+    c.minimise_time = Duration::from_secs(20);
+    c.minimise_tests = 150;
+    c.jobs = 4;
+    c
+}
+
+async fn oracle_with(protocol: &str) -> Oracle {
+    let cfg = OracleConfig { ports: netfuzz::service_ports(protocol), ..OracleConfig::default() };
+    Oracle::start(&cfg).await.expect("oracle")
+}
+
+fn show(r: &FuzzReport) -> String {
+    netfuzz::render_text(r)
+}
+
+async fn against_itself(protocol: &str) {
+    let all = corpus();
+    let refs: Vec<&Transcript> = all.iter().collect();
+    let target = oracle_with(protocol).await;
+    let spec = TargetSpec::addr(target.addr(protocol).expect("service").to_string());
+    let r = netfuzz::fuzz(&config(protocol, 11, 400), &refs, &spec).await.expect("fuzz");
+    assert!(r.cases > 0, "{}", show(&r));
+    assert_eq!(r.oracle_errors + r.target_errors, 0, "{}", show(&r));
+    assert!(r.findings.is_empty(), "the oracle differs from itself:\n{}", show(&r));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_oracle_against_itself_finds_nothing() {
+    against_itself("smtp").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pop3_oracle_against_itself_finds_nothing() {
+    against_itself("pop3").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imap_oracle_against_itself_finds_nothing() {
+    against_itself("imap").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ftp_oracle_against_itself_finds_nothing() {
+    against_itself("ftp").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_oracle_against_itself_finds_nothing() {
+    against_itself("dns").await;
+}
+
+/// Every written transcript: fails against `target`, passes against a fresh oracle.
+async fn check_written(r: &FuzzReport, target: &TargetSpec) {
+    for f in r.findings.iter().filter(|f| f.file.is_some()) {
+        let path = f.file.as_ref().expect("file");
+        let root = path.parent().and_then(Path::parent).expect("out dir");
+        let rel = path.strip_prefix(root).expect("relative");
+        let t = parse_file(root, rel).expect("the written transcript parses");
+        assert!(t.meta.tags.iter().any(|x| x == "fuzz"));
+        let on_oracle = wirecheck::demo::run_case(&t, &RunOptions::default()).await;
+        assert_eq!(on_oracle.outcome, Outcome::Pass, "{}: {:?}", path.display(), on_oracle.message);
+        let on_target = runner::run_transcripts(&[&t], target, &RunOptions::default()).await.expect("run");
+        assert_ne!(on_target.cases[0].outcome, Outcome::Pass, "{} passes against the target", path.display());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broken_smtp_server_is_found_out() {
+    let all = corpus();
+    let refs: Vec<&Transcript> = all.iter().collect();
+    let srv = broken::smtp().await;
+    let spec = TargetSpec::addr(srv.addr.to_string());
+    let out = tempfile::tempdir().expect("tmp");
+    let mut cfg = config("smtp", 7, 500);
+    cfg.out = Some(out.path().to_path_buf());
+    cfg.max_findings = 5;
+    let r = netfuzz::fuzz(&cfg, &refs, &spec).await.expect("fuzz");
+    let text = show(&r);
+    eprintln!("{text}");
+    let rcpt = r
+        .findings
+        .iter()
+        .find(|f| f.verb == "RCPT" && f.oracle.starts_with("503") && f.target.starts_with("250"))
+        .unwrap_or_else(|| panic!("RCPT before MAIL not found:\n{text}"));
+    assert!(rcpt.verdict.starts_with("written"), "{text}");
+    assert!(rcpt.minimised.len() <= 2, "minimised to at most EHLO + RCPT:\n{text}");
+    let smuggling = r
+        .findings
+        .iter()
+        .filter(|f| f.file.is_some() && f.minimised.concat().contains("\\n.\\n"))
+        .count();
+    assert!(smuggling > 0, "bare-LF end of data not found:\n{text}");
+    check_written(&r, &spec).await;
+}
+
+#[test]
+fn the_same_seed_makes_the_same_cases() {
+    let all = corpus();
+    let refs: Vec<&Transcript> = all.iter().collect();
+    let seeds = netfuzz::seeds::from_corpus("smtp", &refs);
+    assert!(seeds.len() > 50, "the SMTP corpus gives seeds");
+    let cfg = config("smtp", 42, 10);
+    for i in [0u64, 5, 300, 301, 10_000] {
+        assert_eq!(netfuzz::case(&cfg, &seeds, i), netfuzz::case(&cfg, &seeds, i));
+    }
+    let other = config("smtp", 43, 10);
+    let differ = (1000..1100).filter(|&i| netfuzz::case(&cfg, &seeds, i) != netfuzz::case(&other, &seeds, i)).count();
+    assert!(differ > 50, "another seed, other cases ({differ}/100 differ)");
+}
+
