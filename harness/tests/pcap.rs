@@ -102,6 +102,32 @@ fn tshark(file: &Path, filter: &str, field: &str) -> Option<Vec<String>> {
     )
 }
 
+/// `wirecheck import` `file` into `dir/drafts/PROTOCOL/imported.toml`, check that it lints
+/// clean and passes against `addr`; returns the draft.
+async fn import_lint_run(dir: &Path, file: &Path, protocol: &str, addr: SocketAddr) -> String {
+    let drafts = dir.join("drafts");
+    std::fs::create_dir_all(drafts.join(protocol)).unwrap();
+    let draft = drafts.join(protocol).join("imported.toml");
+    let o = wirecheck(&[
+        "import",
+        file.to_str().unwrap(),
+        "--out",
+        draft.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let d = std::fs::read_to_string(&draft).unwrap();
+    let o = wirecheck(&["lint", drafts.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{d}", text(&o));
+    let o = run(protocol, &drafts, addr, &[]).await;
+    assert_eq!(o.status.code(), Some(0), "{}\n{d}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(".imported."),
+        "{}",
+        text(&o)
+    );
+    d
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_smtp_run_becomes_a_capture_tshark_reads_and_a_draft_that_passes() {
     let addr = fake::smtp(SmtpBugs::default()).await;
@@ -152,17 +178,7 @@ async fn an_smtp_run_becomes_a_capture_tshark_reads_and_a_draft_that_passes() {
     );
 
     // Import: a draft that lints clean and passes against the same server.
-    let drafts = dir.path().join("drafts");
-    std::fs::create_dir_all(drafts.join("smtp")).unwrap();
-    let draft = drafts.join("smtp/imported.toml");
-    let o = wirecheck(&[
-        "import",
-        file.to_str().unwrap(),
-        "--out",
-        draft.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let d = std::fs::read_to_string(&draft).unwrap();
+    let d = import_lint_run(dir.path(), &file, "smtp", addr).await;
     assert!(d.contains("C: EHLO client.example.test"), "{d}");
     assert!(
         d.contains("S: 250 2.0.0 ok queued as *"),
@@ -173,15 +189,6 @@ async fn an_smtp_run_becomes_a_capture_tshark_reads_and_a_draft_that_passes() {
         "the greeting's host: {d}"
     );
     assert!(d.contains("expect close"), "{d}");
-    let o = wirecheck(&["lint", drafts.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}\n{d}", text(&o));
-    let o = run("smtp", &drafts, addr, &[]).await;
-    assert_eq!(o.status.code(), Some(0), "{}\n{d}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("smtp.imported.run"),
-        "{}",
-        text(&o)
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,20 +210,6 @@ async fn a_dns_run_is_udp_on_port_53_and_imports_back() {
     if let Some(names) = tshark(&file, "dns.flags.response == 1", "dns.qry.name") {
         assert_eq!(names, ["example.test"]);
     }
-    let drafts = dir.path().join("drafts");
-    std::fs::create_dir_all(drafts.join("dns")).unwrap();
-    let draft = drafts.join("dns/imported.toml");
-    let o = wirecheck(&[
-        "import",
-        file.to_str().unwrap(),
-        "--out",
-        draft.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let d = std::fs::read_to_string(&draft).unwrap();
+    let d = import_lint_run(dir.path(), &file, "dns", addr).await;
     assert!(d.contains("C> hex 1092"), "the query, id 4242: {d}");
-    let o = wirecheck(&["lint", drafts.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}\n{d}", text(&o));
-    let o = run("dns", &drafts, addr, &[]).await;
-    assert_eq!(o.status.code(), Some(0), "{}\n{d}", text(&o));
 }
