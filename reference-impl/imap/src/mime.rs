@@ -6,6 +6,7 @@
 use wirecheck_message::Message;
 use wirecheck_message::envelope::{Envelope, EnvelopeAddress};
 use wirecheck_message::part::{Part, PartKind};
+use wirecheck_message::params::Parameters;
 
 use crate::codec::encode::{nstring, string};
 
@@ -94,7 +95,7 @@ pub(crate) fn body_structure(out: &mut Vec<u8>, part: &Part, extensible: bool) {
         string(out, part.content_type.subtype.as_bytes());
         if extensible {
             out.push(b' ');
-            params(out, part.content_type.params.raw.iter().map(|p| (p.name.as_str(), p.value.as_str())));
+            params(out, body_params(&part.content_type.params));
             extension_tail(out, part);
         }
         out.push(b')');
@@ -105,7 +106,7 @@ pub(crate) fn body_structure(out: &mut Vec<u8>, part: &Part, extensible: bool) {
     out.push(b' ');
     string(out, ct.subtype.as_bytes());
     out.push(b' ');
-    params(out, ct.params.raw.iter().map(|p| (p.name.as_str(), p.value.as_str())));
+    params(out, body_params(&ct.params));
     out.push(b' ');
     nstring(out, part.id.as_deref().map(str::as_bytes));
     out.push(b' ');
@@ -147,7 +148,7 @@ fn extension_tail(out: &mut Vec<u8>, part: &Part) {
             out.push(b'(');
             string(out, d.kind.as_bytes());
             out.push(b' ');
-            params(out, d.params.raw.iter().map(|p| (p.name.as_str(), p.value.as_str())));
+            params(out, body_params(&d.params));
             out.push(b')');
         }
         None => out.extend_from_slice(b"NIL"),
@@ -173,6 +174,21 @@ fn extension_tail(out: &mut Vec<u8>, part: &Part) {
 
 /// `body-fld-param`: `("name" "value" …)` or NIL; parameters as written (RFC 2231 sections
 /// not joined), names lower case.
+/// RFC 9051 §7.5.2: "Servers SHOULD decode parameter-value continuations" (RFC 2231
+/// `name*0`, `name*1`, ...) and return them as one parameter `name`. A value with an RFC 2231
+/// charset or language stays as written: its decoding is not something an IMAP string can
+/// say without knowing the client's charset.
+fn body_params(p: &Parameters) -> impl Iterator<Item = (&str, &str)> {
+    p.params.iter().flat_map(move |d| {
+        let joined = d.charset.is_none() && d.language.is_none();
+        let as_written = p.raw.iter().filter(move |r| !joined && r.name.split('*').next() == Some(d.name.as_str()));
+        joined
+            .then_some((d.name.as_str(), d.value.as_str()))
+            .into_iter()
+            .chain(as_written.map(|r| (r.name.as_str(), r.value.as_str())))
+    })
+}
+
 fn params<'a>(out: &mut Vec<u8>, params: impl Iterator<Item = (&'a str, &'a str)>) {
     let mut any = false;
     for (k, v) in params {

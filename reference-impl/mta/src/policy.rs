@@ -218,8 +218,38 @@ pub(crate) fn deliver_local(
 ) -> Result<Uid, StoreError> {
     let mut bytes = Vec::with_capacity(message.len() + from.len() + 16);
     bytes.extend_from_slice(format!("Return-Path: {from}\r\n").as_bytes());
-    bytes.extend_from_slice(message);
+    append_without_return_path(&mut bytes, message);
     ctx.store.deliver(user, "INBOX", &bytes)
+}
+
+/// `message` without the `Return-Path:` fields it arrived with. RFC 5321 §4.4: "exactly one"
+/// return path SHOULD be present in a delivered message, and the final delivery server "MAY
+/// remove Return-path header fields before adding its own". Only the header section is read.
+fn append_without_return_path(out: &mut Vec<u8>, message: &[u8]) {
+    let head = wirecheck_message::header::parse_header_section(message, 0);
+    let mut at = 0;
+    for f in head.fields.iter().filter(|f| f.is("Return-Path")) {
+        out.extend_from_slice(message.get(at..f.range.start).unwrap_or_default());
+        at = f.range.end;
+    }
+    out.extend_from_slice(message.get(at..).unwrap_or_default());
+}
+
+#[cfg(test)]
+mod return_path_tests {
+    use super::append_without_return_path;
+
+    #[test]
+    fn incoming_return_paths_are_dropped_and_the_rest_kept_byte_for_byte() {
+        let msg = b"Received: x\r\nReturn-Path: <forged@x>\r\nSubject: s\r\nreturn-path:\r\n <y@z>\r\n\r\nReturn-Path: in the body stays\r\n";
+        let mut out = Vec::new();
+        append_without_return_path(&mut out, msg);
+        assert_eq!(out, b"Received: x\r\nSubject: s\r\n\r\nReturn-Path: in the body stays\r\n".to_vec());
+        let plain = b"Subject: s\r\n\r\nbody\r\n";
+        let mut out = Vec::new();
+        append_without_return_path(&mut out, plain);
+        assert_eq!(out, plain.to_vec());
+    }
 }
 
 /// The length of the header fields (each with its CRLF, without the empty line that ends
