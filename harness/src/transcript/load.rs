@@ -49,6 +49,8 @@ struct RawMeta {
     vars: BTreeMap<String, toml::Value>,
     target_cmd: Option<String>,
     notes: Option<String>,
+    #[serde(default)]
+    covers: Vec<String>,
     script: Option<String>,
 }
 
@@ -300,6 +302,7 @@ pub fn parse_str(
         vars,
         target_cmd: raw.target_cmd,
         notes: raw.notes,
+        covers: raw.covers,
         script_line,
     };
     let ctx = Context {

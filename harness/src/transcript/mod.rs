@@ -102,6 +102,9 @@ pub struct Meta {
     pub target_cmd: Option<String>,
     /// Free text.
     pub notes: Option<String>,
+    /// Requirement ids (`transcripts/requirements/`) this case covers besides those of its
+    /// `rfc` sections: `["5321#4.1.1.4-dot"]`.
+    pub covers: Vec<String>,
     /// The line of the `script` key's first script line (1-based), for messages.
     pub script_line: u32,
 }
