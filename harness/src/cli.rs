@@ -37,10 +37,12 @@ pub enum Command {
     DnsResolve(DnsResolveArgs),
     /// Grade many targets from a roster: per-student reports, gradebook.csv, class matrix.
     Grade(wirecheck::grade::cli::GradeArgs),
-    /// Compare a target's replies with the oracle's (not implemented yet).
-    Diff(Pending),
-    /// Differential network fuzzing (not implemented yet).
-    Fuzz(Pending),
+    /// Compare a target's replies with the oracle's, transcript by transcript, after
+    /// normalisation.
+    Diff(Box<wirecheck::diff::cli::DiffArgs>),
+    /// Differential network fuzzing against the oracle; discrepancies minimised into
+    /// transcripts.
+    Fuzz(Box<wirecheck::netfuzz::cli::FuzzArgs>),
     /// Turn a captured session (pcap, pcapng) into a draft transcript.
     Import(wirecheck::import::ImportArgs),
 }
@@ -110,14 +112,6 @@ pub struct DnsResolveArgs {
     /// NAME [TYPE] [NAME [TYPE]]...
     #[arg(required = true)]
     pub questions: Vec<String>,
-}
-
-/// Arguments of a subcommand that is not there yet.
-#[derive(Debug, Args)]
-pub struct Pending {
-    /// Anything.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<String>,
 }
 
 const RUN_HELP: &str = "\

@@ -32,10 +32,8 @@ pub mod corpus;
 pub mod demo;
 pub mod grade;
 pub mod import;
-#[cfg(feature = "netfuzz-wip")]
 pub mod diff;
 pub mod lint;
-#[cfg(feature = "netfuzz-wip")]
 pub mod netfuzz;
 pub mod oracle;
 pub mod pcap;

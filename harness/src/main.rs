@@ -34,8 +34,8 @@ fn main() -> ExitCode {
         Command::RelayOnce(a) => tokio_main(relay_once(a)),
         Command::DnsResolve(a) => tokio_main(dns_resolve(a)),
         Command::Grade(a) => tokio_main(wirecheck::grade::cli::main(a)),
-        Command::Diff(_) => pending("diff"),
-        Command::Fuzz(_) => pending("fuzz"),
+        Command::Diff(a) => tokio_main(wirecheck::diff::cli::main(*a)),
+        Command::Fuzz(a) => tokio_main(wirecheck::netfuzz::cli::main(*a)),
         Command::Import(a) => wirecheck::import::main(&a),
     };
     match code {
@@ -88,10 +88,6 @@ async fn dns_resolve(a: DnsResolveArgs) -> anyhow::Result<u8> {
     let config = wirecheck_dns::resolver::ResolverConfig::new(a.roots.clone(), a.port.unwrap_or(first.port()));
     print!("{}", wirecheck_dns::client::resolve_questions(config, &questions).await.map_err(anyhow::Error::msg)?);
     Ok(0)
-}
-
-fn pending(what: &str) -> anyhow::Result<u8> {
-    bail!("`wirecheck {what}` is not implemented yet")
 }
 
 fn tokio_main(f: impl std::future::Future<Output = anyhow::Result<u8>>) -> anyhow::Result<u8> {

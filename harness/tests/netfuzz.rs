@@ -2,7 +2,6 @@
 //! nothing; a deliberately broken server (`tests/broken/`) is found out, and every
 //! transcript written for it fails against it and passes against the oracle.
 //! Every run is bounded (`max_cases`, `time`).
-#![cfg(feature = "netfuzz-wip")]
 
 mod broken;
 

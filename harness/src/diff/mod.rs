@@ -34,6 +34,7 @@ use crate::target::TargetSpec;
 use crate::transcript::{Role, Transcript};
 
 pub mod attribute;
+pub mod cli;
 pub mod compare;
 pub mod exchange;
 pub mod normalise;
@@ -278,6 +279,10 @@ pub fn compare_case(
     let oc = exchange::rebuild(t, &oracle.exchange, limits);
     let tc = exchange::rebuild(t, &target.exchange, limits);
     let stopped = target.outcome != Outcome::Pass;
+    // An error other than silence (TLS, a refused connection…) stopped the harness, not
+    // the target: what the oracle answered after it was never asked of the target.
+    let harness_stopped = target.outcome == Outcome::Error
+        && !target.message.as_deref().is_some_and(|m| m.contains("nothing arrived"));
     let mut steps = Vec::new();
     let mut notes = Vec::new();
     for o in &oc {
@@ -285,6 +290,7 @@ pub fn compare_case(
         let titems = tconn.map(|c| c.items.as_slice()).unwrap_or_default();
         // The target's run ended early: what it was never sent is not compared.
         let reached = match tconn {
+            Some(_) if harness_stopped => Some(0),
             Some(c) if stopped && c.sent_bytes < o.sent_bytes => Some(c.commands_sent),
             None if stopped => Some(0),
             _ => None,

@@ -47,6 +47,7 @@ use crate::runner::RunOptions;
 use crate::target::{Managed, TargetKind, TargetSpec};
 use crate::transcript::Transcript;
 
+pub mod cli;
 pub mod emit;
 pub mod grammar;
 pub mod minimise;
