@@ -136,3 +136,46 @@ fn the_same_seed_makes_the_same_cases() {
     assert!(differ > 50, "another seed, other cases ({differ}/100 differ)");
 }
 
+
+/// `wirecheck fuzz` and `wirecheck diff` as a user runs them, against the broken server
+/// served by this test's runtime while the binary runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_fuzzes_and_diffs() {
+    let srv = broken::smtp().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bin = env!("CARGO_BIN_EXE_wirecheck");
+    let fuzz = tokio::process::Command::new(bin)
+        .current_dir(&root)
+        .args(["fuzz", "smtp", "--target", &srv.addr.to_string(), "--time", "5s", "--max-cases", "150"])
+        .args(["--seed", "3", "--max-findings", "2", "--minimise-time", "10s"])
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg("--json")
+        .arg(dir.path().join("fuzz.json"))
+        .output()
+        .await
+        .expect("wirecheck fuzz");
+    let stdout = String::from_utf8_lossy(&fuzz.stdout);
+    assert_eq!(fuzz.status.code(), Some(1), "discrepancies found: {stdout}{}", String::from_utf8_lossy(&fuzz.stderr));
+    assert!(stdout.contains("RCPT: code class 503"), "{stdout}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("fuzz.json")).expect("json")).expect("parse");
+    assert_eq!(json["protocol"], "smtp");
+    assert!(json["findings"].as_array().is_some_and(|f| !f.is_empty()));
+    let written = std::fs::read_dir(dir.path().join("out/smtp")).expect("transcripts written").count();
+    assert!(written >= 1, "{stdout}");
+
+    let diff = tokio::process::Command::new(bin)
+        .current_dir(&root)
+        .args(["diff", "smtp", "--target", &srv.addr.to_string(), "smtp.sequence.rcpt-before-mail", "--exact"])
+        .arg("--json")
+        .arg(dir.path().join("diff.json"))
+        .output()
+        .await
+        .expect("wirecheck diff");
+    let stdout = String::from_utf8_lossy(&diff.stdout);
+    assert_eq!(diff.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&diff.stderr));
+    assert!(stdout.contains("1 transcript(s): 0 identical, 1 different"), "{stdout}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("diff.json")).expect("json")).expect("parse");
+    assert_eq!(json["cases"][0]["steps"][0]["oracle"], "503 5.5.1");
+}
