@@ -19,10 +19,10 @@ use crate::{disagree, hex};
 // ---------------------------------------------------------------------------------------------
 // Codec
 
-/// Equality that also sees the case of names (`Name`'s `Eq` ignores it, RFC 4343; its
-/// `Debug` keeps it).
+/// Equality that also sees the case of names (`Name`'s `Eq` ignores it, RFC 4343; the
+/// encoding keeps it).
 fn same(a: &Message, b: &Message) -> bool {
-    a == b && format!("{a:?}") == format!("{b:?}")
+    a == b && codec::encode(a) == codec::encode(b)
 }
 
 /// `decode` on any bytes: never panics; a message it accepts encodes (with compression) to
@@ -400,6 +400,11 @@ fn known_class(ours: &Result<Message, DecodeError>, theirs: &Result<HMessage, St
                 // D5: a QTYPE (RFC 1035 §3.2.3) as the TYPE of a record: we keep it opaque.
                 return Some("qtype-as-record-type");
             }
+            if e.starts_with("LabelOverlapsWithOther") {
+                // D7: a pointer into the middle of an earlier label's octets. RFC 1035 §4.1.4
+                // means a prior occurrence of a name; we follow it (bounded), hickory refuses.
+                return Some("pointer-into-label");
+            }
             if records().any(|r| opaque(r) && HICKORY_INTERPRETS.contains(&r.rtype().0))
                 || m.edns.as_ref().is_some_and(|e| !e.options.is_empty())
             {
@@ -412,6 +417,11 @@ fn known_class(ours: &Result<Message, DecodeError>, theirs: &Result<HMessage, St
         (Err(DecodeError::BadPointer { target, .. }), Ok(_)) if *target < codec::HEADER_LEN => {
             // D6: RFC 1035 §4.1.4: a pointer names a prior occurrence of a name, never the header.
             Some("pointer-into-header")
+        }
+        (Err(DecodeError::BadRdata { rtype, .. }), Ok(_)) if *rtype == RecordType::OPT => {
+            // D8: an OPT record whose options overrun its RDATA (RFC 6891 §6.1.2): we refuse
+            // the message (FORMERR), hickory drops the options and goes on.
+            Some("hickory-drops-malformed-options")
         }
         (Err(DecodeError::BadRdata { .. }), Ok(t)) if u8::from(t.metadata.op_code) == 5 => {
             // F1 (our bug, reported): RFC 2136 §2.4.1, §2.5.2: UPDATE carries RRs with

@@ -327,6 +327,12 @@ impl Driver {
             Payload::Bytes(b) => {
                 // Listings are CRLF-terminated lines (RFC 959 §4.1.3, RFC 3659 §7.2).
                 assert!(b.is_empty() || b.ends_with(b"\r\n"), "listing without a final CRLF");
+                // Only CRLF ends a line: a bare CR or LF inside an entry would forge lines for
+                // the client (paths with control characters are refused, RFC 959 §5.3.2).
+                let bare = b.iter().enumerate().any(|(i, &c)| {
+                    (c == b'\n' && (i == 0 || b[i - 1] != b'\r')) || (c == b'\r' && b.get(i + 1) != Some(&b'\n'))
+                });
+                assert!(!bare, "bare CR or LF in a listing: {:?}", String::from_utf8_lossy(&b));
                 b.len() as u64
             }
             Payload::Read(mut r) => {

@@ -17,7 +17,7 @@ use wirecheck_store::Store;
 use wirecheck_wire::Session;
 
 use crate::pop3::{fixture_dir, fresh_store};
-use crate::stream::{self, Event};
+use crate::stream::{self, Ctx, Event, Lazy};
 use crate::{disagree, hex};
 
 /// A session script of this protocol.
@@ -154,6 +154,28 @@ fn known_command_class(line: &[u8], we_accept: bool) -> Option<&'static str> {
             || (verb == "LIST" && has("("))
         {
             return Some("imap-codec-lacks-extension");
+        }
+        if (verb == "SEARCH" || verb == "UID SEARCH")
+            && text
+                .split(' ')
+                .skip_while(|w| *w != "CHARSET")
+                .nth(1)
+                .is_some_and(|c| c.contains(']'))
+        {
+            // F7 (our bug, reported): RFC 9051 §9 charset = atom / quoted; we read an astring
+            // (which may hold "]").
+            return Some("ours-charset-astring");
+        }
+        if line.iter().any(|&b| b >= 0x80) {
+            return Some(if std::str::from_utf8(line).is_ok() {
+                // I4: imap-codec 1.0 is IMAP4rev1 (RFC 3501 §4.3: 7-bit quoted strings);
+                // RFC 9051 §9 QUOTED-CHAR takes UTF-8.
+                "imap-codec-no-utf8"
+            } else {
+                // F8 (our bug, reported): we take octets that are not UTF-8 in quoted strings
+                // and atoms; RFC 9051 §9 allows UTF-8 only (RFC 3501 §4.3: 7-bit).
+                "ours-8bit-not-utf8"
+            });
         }
         if verb == "AUTHENTICATE" {
             // F2 (our bug, reported): RFC 9051 §9 initial-resp = base64 / "=", with
@@ -526,7 +548,7 @@ struct Model {
 }
 
 impl Model {
-    fn load(&mut self, events: Vec<Event>, ctx: &str) {
+    fn load(&mut self, events: Vec<Event>, ctx: Ctx) {
         self.answers.clear();
         for e in events {
             match e {
@@ -552,7 +574,7 @@ impl Model {
     }
 
     /// Skip untagged responses (any may come, RFC 9051 §7); a `BYE` means the close follows.
-    fn skip_untagged(&mut self, ctx: &str) {
+    fn skip_untagged(&mut self, ctx: Ctx) {
         while let Some(Answer::Resp(r)) = self.answers.front() {
             if r.kind != ResponseKind::Untagged {
                 break;
@@ -581,7 +603,7 @@ impl Model {
     }
 
     /// Pair one command with its responses.
-    fn command(&mut self, sent: &Sent, limits: &CommandLimits, ctx: &str) {
+    fn command(&mut self, sent: &Sent, limits: &CommandLimits, ctx: Ctx) {
         self.skip_untagged(ctx);
         if self.state == State::Logout {
             return;
@@ -613,7 +635,7 @@ impl Model {
     }
 
     /// The tagged response of one command and the transition it makes.
-    fn pair(&mut self, sent: &Sent, ctx: &str) {
+    fn pair(&mut self, sent: &Sent, ctx: Ctx) {
         if self.state == State::Logout {
             return;
         }
@@ -640,12 +662,13 @@ impl Model {
             assert_eq!(status, Status::Bad, "a command that does not parse gets BAD ({ctx})");
             return;
         };
-        let ctx = &format!("{} {} -> {:?} in {:?}: {ctx}", tag, body.name(), r.text(), self.state);
+        let state = self.state;
+        let ctx = &Lazy(|| format!("{} {} -> {:?} in {state:?}: {ctx}", tag, body.name(), r.text()));
         self.transition(body, status, ctx);
     }
 
     /// RFC 9051 §3 / §6: which commands may succeed in which state, and where they lead.
-    fn transition(&mut self, body: &CommandBody, status: Status, ctx: &str) {
+    fn transition(&mut self, body: &CommandBody, status: Status, ctx: Ctx) {
         use CommandBody as C;
         let any_auth = matches!(self.state, State::Authenticated | State::Selected);
         if status != Status::Ok {
@@ -729,14 +752,14 @@ pub fn session(script: Script) {
         let mut m = Model { state: State::NotAuthenticated, answers: VecDeque::new(), dirty: false, tls_started: false };
         let mut events = Vec::new();
         stream::drain(&mut s, &mut events);
-        m.load(events, "greeting");
+        m.load(events, &"greeting");
         assert!(
             matches!(m.answers.pop_front(), Some(Answer::Resp(r)) if r.status == Some(Status::Ok) && r.kind == ResponseKind::Untagged),
             "greeting"
         );
         let mut exact = true;
         for (i, step) in script.steps.iter().take(40).enumerate() {
-            let ctx = format!("step {i} {:?}", step.action);
+            let ctx = Lazy(|| format!("step {i} {:?}", step.action));
             match step.action {
                 Action::Eof => {
                     s.handle_eof();

@@ -11,7 +11,7 @@ use wirecheck_pop3::{MAX_COMMAND_LINE, MAX_SASL_LINE, ServerConfig, ServerSessio
 use wirecheck_store::{Store, Users};
 use wirecheck_wire::{LineBuffer, LineEvent, Session};
 
-use crate::stream::{self, Event};
+use crate::stream::{self, Ctx, Event, Lazy};
 use crate::{hex, open_finding};
 
 /// A session script of this protocol.
@@ -369,7 +369,7 @@ impl Model {
     }
 
     /// The next status line of the session's output.
-    fn status(&mut self, ctx: &str) -> wirecheck_pop3::codec::Status {
+    fn status(&mut self, ctx: Ctx) -> wirecheck_pop3::codec::Status {
         match decode_status(&self.out, 510) {
             Ok(Some((n, s))) => {
                 self.out.drain(..n);
@@ -382,7 +382,7 @@ impl Model {
         }
     }
 
-    fn body(&mut self, ctx: &str) -> Vec<Vec<u8>> {
+    fn body(&mut self, ctx: Ctx) -> Vec<Vec<u8>> {
         match decode_body(&self.out, &BodyLimits::default()) {
             Ok(Some((n, b))) => {
                 self.out.drain(..n);
@@ -395,7 +395,7 @@ impl Model {
     }
 
     /// After the output of a unit: the control event that must follow, if any.
-    fn control(&mut self, want: Event, ctx: &str) {
+    fn control(&mut self, want: Event, ctx: Ctx) {
         assert!(self.out.is_empty(), "more output before {want:?} ({ctx})");
         assert_eq!(self.events.pop_front(), Some(want), "({ctx})");
         self.next_send();
@@ -411,7 +411,7 @@ impl Model {
         }
     }
 
-    fn feed(&mut self, piece: &[u8], ctx: &str) {
+    fn feed(&mut self, piece: &[u8], ctx: Ctx) {
         if self.mode == Mode::Done {
             return;
         }
@@ -425,7 +425,7 @@ impl Model {
         }
     }
 
-    fn unit(&mut self, ev: LineEvent, ctx: &str) {
+    fn unit(&mut self, ev: LineEvent, ctx: Ctx) {
         self.next_send();
         if self.mode == Mode::Sasl {
             let st = self.status(ctx);
@@ -454,11 +454,13 @@ impl Model {
         };
         let st = self.status(ctx);
         let name = cmd.as_ref().map_or("an invalid line", |c| c.keyword());
-        let ctx = &format!(
-            "{name} answered {:?} {:?}: {ctx}",
-            st.kind,
-            String::from_utf8_lossy(&st.text)
-        );
+        let ctx = &Lazy(|| {
+            format!(
+                "{name} answered {:?} {:?}: {ctx}",
+                st.kind,
+                String::from_utf8_lossy(&st.text)
+            )
+        });
         // RFC 1939 §7: PASS only immediately after USER.
         if let Mode::Authorization { strict, .. } = &mut self.mode
             && !matches!(cmd, Some(Command::User(_)))
@@ -558,7 +560,7 @@ impl Model {
     }
 
     /// RFC 1939 §5: message numbers must name a message not marked as deleted.
-    fn transaction(&mut self, cmd: &Command, text: &[u8], ctx: &str) {
+    fn transaction(&mut self, cmd: &Command, text: &[u8], ctx: Ctx) {
         let live = |d: &[bool; 3], n: u32| (1..=3).contains(&n) && !d[n as usize - 1];
         match *cmd {
             Command::Retr(n) | Command::List(Some(n)) | Command::Uidl(Some(n)) | Command::Top { msg: n, .. } => {
@@ -581,7 +583,7 @@ impl Model {
     }
 
     /// After a failed authentication the session may close (too many failures).
-    fn maybe_closed(&mut self, ctx: &str) {
+    fn maybe_closed(&mut self, ctx: Ctx) {
         if self.out.is_empty() && self.events.front() == Some(&Event::Close) {
             self.control(Event::Close, ctx);
             self.mode = Mode::Done;
@@ -622,7 +624,7 @@ pub fn session(script: Script) {
             "greeting {events:?}"
         );
         for (i, step) in script.steps.iter().take(48).enumerate() {
-            let ctx = format!("step {i} {:?}", step.action);
+            let ctx = Lazy(|| format!("step {i} {:?}", step.action));
             match step.action {
                 Action::Eof => {
                     s.handle_eof();

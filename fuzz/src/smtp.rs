@@ -10,7 +10,7 @@ use wirecheck_smtp::codec::{
 use wirecheck_smtp::server::{MemorySink, ServerConfig, ServerSession};
 use wirecheck_wire::{LineBuffer, LineEvent, Session};
 
-use crate::stream::{self, Event};
+use crate::stream::{self, Ctx, Event, Lazy};
 use crate::{hex, open_finding};
 
 /// A session script of this protocol.
@@ -551,7 +551,7 @@ impl Model {
     }
 
     /// Split the session's output of one step into replies and control events.
-    fn load(&mut self, events: Vec<Event>, ctx: &str) {
+    fn load(&mut self, events: Vec<Event>, ctx: Ctx) {
         self.events.clear();
         for e in events {
             match e {
@@ -581,7 +581,7 @@ impl Model {
         }
     }
 
-    fn next_reply(&mut self, ctx: &str) -> Reply {
+    fn next_reply(&mut self, ctx: Ctx) -> Reply {
         match self.events.pop_front() {
             Some(Answer::Reply(r)) => r,
             other => panic!("expected a reply, got {other:?} ({ctx})"),
@@ -589,7 +589,7 @@ impl Model {
     }
 
     /// After a reply: a `421` and a close may follow (too many errors, RFC 5321 §3.8).
-    fn maybe_too_many_errors(&mut self, ctx: &str) {
+    fn maybe_too_many_errors(&mut self, ctx: Ctx) {
         if let Some(Answer::Reply(r)) = self.events.front()
             && r.code == 421
         {
@@ -604,7 +604,7 @@ impl Model {
     }
 
     /// Walk the bytes of one step as the session must frame them.
-    fn feed(&mut self, mut data: &[u8], ctx: &str) {
+    fn feed(&mut self, mut data: &[u8], ctx: Ctx) {
         while !data.is_empty() {
             match self.mode {
                 Mode::Closed => return,
@@ -636,7 +636,7 @@ impl Model {
         }
     }
 
-    fn unit(&mut self, ev: LineEvent, ctx: &str) {
+    fn unit(&mut self, ev: LineEvent, ctx: Ctx) {
         match self.mode {
             Mode::Command => {
                 self.set_mode(Mode::Command);
@@ -672,7 +672,7 @@ impl Model {
         }
     }
 
-    fn command(&mut self, ev: LineEvent, ctx: &str) {
+    fn command(&mut self, ev: LineEvent, ctx: Ctx) {
         let cmd = match &ev {
             LineEvent::Line(l) => {
                 let is_auth = l.get(..5).is_some_and(|v| v.eq_ignore_ascii_case(b"AUTH "));
@@ -695,7 +695,7 @@ impl Model {
         let r = self.next_reply(ctx);
         let code = r.code;
         let what = cmd.as_ref().map_or("an invalid line", |c| c.verb());
-        let ctx = &format!("{what} answered {code}: {ctx}");
+        let ctx = &Lazy(|| format!("{what} answered {code}: {ctx}"));
         match (&cmd, code) {
             (Some(Command::Quit), 221) => {
                 assert_eq!(
@@ -762,7 +762,7 @@ impl Model {
         self.maybe_too_many_errors(ctx);
     }
 
-    fn end_of_chunk(&mut self, last: bool, ctx: &str) {
+    fn end_of_chunk(&mut self, last: bool, ctx: Ctx) {
         self.set_mode(Mode::Command);
         let r = self.next_reply(ctx);
         assert!(
@@ -807,7 +807,7 @@ pub fn session(script: Script) {
         other => panic!("greeting is not one 220 reply: {other:?}"),
     }
     for (i, step) in script.steps.iter().take(64).enumerate() {
-        let ctx = format!("step {i} {:?}", step.action);
+        let ctx = Lazy(|| format!("step {i} {:?}", step.action));
         let mut events = Vec::new();
         match step.action {
             Action::Eof => {

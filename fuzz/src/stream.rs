@@ -61,6 +61,19 @@ pub fn drain<S: Session>(session: &mut S, events: &mut Vec<Event>) {
     }
 }
 
+/// A context for assertion messages, formatted only when one fails (formatting it for every
+/// step would cost more than running the session).
+pub struct Lazy<F: Fn() -> String>(pub F);
+
+impl<F: Fn() -> String> std::fmt::Display for Lazy<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&(self.0)())
+    }
+}
+
+/// The context type the session models pass around.
+pub type Ctx<'a> = &'a dyn std::fmt::Display;
+
 /// Feed `bytes` to the session in the reads `cuts` makes, collecting its output. After a
 /// `StartTls` the driver completes the handshake (`handle_tls`) and sends nothing more of
 /// `bytes` in the clear. Returns the output and the pieces that were fed.
