@@ -8,7 +8,7 @@ use crate::html::{
 };
 use crate::rfc::RfcRef;
 use crate::templates::{HtmlOptions, environment, write_file};
-use crate::{CaseResult, Outcome, Report};
+use crate::{CaseResult, Coverage, Outcome, Report};
 use minijinja::value::Serde;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -21,16 +21,17 @@ pub fn render_index(report: &Report) -> Result<String, RenderError> {
 
 /// Render `index.html` with `opts`.
 pub fn render_index_with(report: &Report, opts: &HtmlOptions) -> Result<String, RenderError> {
-    render_index_in(&environment(opts)?, report)
+    render_index_in(&environment(opts)?, report, None)
 }
 
 fn render_index_in(
     env: &minijinja::Environment<'_>,
     report: &Report,
+    coverage: Option<&Coverage>,
 ) -> Result<String, RenderError> {
     Ok(env
         .get_template("index.html")?
-        .render(Serde(&IndexPage::new(report)))?)
+        .render(Serde(&IndexPage::new(report, coverage)))?)
 }
 
 /// Write `dir/index.html` (creating `dir`); returns its path.
@@ -60,14 +61,43 @@ pub fn write_all_with(
     dir: &Path,
     opts: &HtmlOptions,
 ) -> Result<PathBuf, RenderError> {
+    write_all_with_coverage(report, None, dir, opts)
+}
+
+/// [`write_all_with`], plus `coverage.html` and a coverage summary on the index when
+/// `coverage` is given.
+pub fn write_all_with_coverage(
+    report: &Report,
+    coverage: Option<&Coverage>,
+    dir: &Path,
+    opts: &HtmlOptions,
+) -> Result<PathBuf, RenderError> {
     let env = environment(opts)?;
     for (t, file) in report.targets.iter().zip(page_file_names(report)) {
         let path = dir.join(file);
         write_file(&path, &render_target_in(&env, report, t)?)?;
     }
+    if let Some(c) = coverage {
+        write_file(
+            &dir.join(crate::coverage::PAGE),
+            &crate::coverage::render_coverage_in(&env, report, c)?,
+        )?;
+    }
     let path = dir.join("index.html");
-    write_file(&path, &render_index_in(&env, report)?)?;
+    write_file(&path, &render_index_in(&env, report, coverage)?)?;
     Ok(path)
+}
+
+/// Render `index.html` with a coverage summary (embedded templates).
+pub fn render_index_with_coverage(
+    report: &Report,
+    coverage: &Coverage,
+) -> Result<String, RenderError> {
+    render_index_in(
+        &environment(&HtmlOptions::default())?,
+        report,
+        Some(coverage),
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -113,10 +143,12 @@ struct IndexPage {
     outcomes: Vec<&'static str>,
     targets: Vec<TargetColumn>,
     groups: Vec<MatrixGroup>,
+    /// RFC coverage per RFC, when the run has requirements.
+    coverage: Option<Vec<crate::coverage::RfcSummary>>,
 }
 
 impl IndexPage {
-    fn new(report: &Report) -> IndexPage {
+    fn new(report: &Report, coverage: Option<&Coverage>) -> IndexPage {
         let files = page_file_names(report);
         let targets = report
             .targets
@@ -137,6 +169,7 @@ impl IndexPage {
             outcomes: Outcome::ALL.iter().map(|o| o.as_str()).collect(),
             targets,
             groups: matrix(report, &files),
+            coverage: coverage.map(|c| crate::coverage::summaries(report, c)),
         }
     }
 }

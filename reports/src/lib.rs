@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 pub mod console;
+pub mod coverage;
 pub mod error;
 pub mod html;
 pub mod index;

@@ -204,6 +204,35 @@ impl Summary {
     }
 }
 
+/// RFC requirements and the cases that check them (`transcripts/requirements/`): which
+/// clauses of the RFCs a run checks, and which it does not check at all. Rendered as
+/// `coverage.html` next to the index ([`crate::index::write_all_with_coverage`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Every requirement of the RFCs in scope, in RFC and section order.
+    pub requirements: Vec<Requirement>,
+}
+
+/// One MUST or SHOULD clause of an RFC, paraphrased.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Requirement {
+    /// `5321#4.1.1.4-lf-dot-lf`.
+    pub id: String,
+    /// The RFC number.
+    pub rfc: u32,
+    /// The section, `4.1.1.4`.
+    pub section: String,
+    /// MUST or SHOULD.
+    pub level: Level,
+    /// Whom it binds: `server`, `client`, `relay`, `gateway`, `resolver`, `any`.
+    #[serde(default)]
+    pub who: String,
+    /// A short paraphrase.
+    pub text: String,
+    /// The ids of the cases that check it (none: not covered).
+    pub cases: Vec<String>,
+}
+
 /// Escape bytes losslessly for display and JSON: printable ASCII stays (backslash doubled),
 /// CR, LF, TAB become `\r`, `\n`, `\t`, everything else `\xHH`. [`unescape_bytes`] reverses it.
 pub fn escape_bytes(b: &[u8]) -> String {

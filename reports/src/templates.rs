@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default)]
 pub struct HtmlOptions {
     /// A directory whose files replace the embedded templates of the same name
-    /// (`base.html`, `macros.html`, `target.html`, `index.html`, `style.css`, `script.js`);
-    /// files it lacks fall back to the embedded ones.
+    /// (`base.html`, `macros.html`, `target.html`, `index.html`, `coverage.html`, `style.css`,
+    /// `script.js`); files it lacks fall back to the embedded ones.
     pub templates_dir: Option<PathBuf>,
 }
 
@@ -24,6 +24,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("macros.html", include_str!("../templates/macros.html")),
     ("target.html", include_str!("../templates/target.html")),
     ("index.html", include_str!("../templates/index.html")),
+    ("coverage.html", include_str!("../templates/coverage.html")),
     ("style.css", include_str!("../templates/style.css")),
     ("script.js", include_str!("../templates/script.js")),
 ];
