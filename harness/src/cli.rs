@@ -45,6 +45,8 @@ pub enum Command {
     Fuzz(Box<wirecheck::netfuzz::cli::FuzzArgs>),
     /// Turn a captured session (pcap, pcapng) into a draft transcript.
     Import(wirecheck::import::ImportArgs),
+    /// Which MUST/SHOULD clauses of the RFCs the corpus checks; prints the uncovered ones.
+    Coverage(wirecheck::coverage::CoverageArgs),
 }
 
 /// `wirecheck demo`.

@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 
 pub mod corpus;
+pub mod coverage;
 pub mod demo;
 pub mod grade;
 pub mod import;

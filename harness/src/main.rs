@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::Diff(a) => tokio_main(wirecheck::diff::cli::main(*a)),
         Command::Fuzz(a) => tokio_main(wirecheck::netfuzz::cli::main(*a)),
         Command::Import(a) => wirecheck::import::main(&a),
+        Command::Coverage(a) => wirecheck::coverage::main(&a),
     };
     match code {
         Ok(c) => ExitCode::from(c),
@@ -253,7 +254,7 @@ async fn run(a: RunArgs) -> anyhow::Result<u8> {
             .with_context(|| format!("writing {}", p.display()))?;
     }
     if let Some(d) = &a.report {
-        wirecheck_reports::index::write_all(&report, d)
+        wirecheck::coverage::write_html_report(&report, &selected, &a.corpus, d)
             .with_context(|| format!("writing {}", d.display()))?;
     }
     print!(

@@ -101,6 +101,12 @@ fn the_example_roster_grades_the_oracle_full_and_the_broken_server_lower_with_hi
     // A page per student and the class matrix.
     let index = std::fs::read_to_string(out.path().join("index.html")).unwrap();
     assert!(index.contains("reference.html") && index.contains("broken.html"));
+    let coverage = std::fs::read_to_string(out.path().join("coverage.html")).unwrap();
+    assert!(
+        coverage.contains("5321#4.1.1.4-lf-dot-lf"),
+        "RFC coverage of the graded cases"
+    );
+    assert!(index.contains("coverage.html#rfc-5321"));
     let page = std::fs::read_to_string(out.path().join("broken.html")).unwrap();
     assert!(page.contains("bare LF"));
     assert!(stdout.contains("gradebook.csv"), "{stdout}");
@@ -212,7 +218,7 @@ timeout = "400ms"
         "the 400ms budget ran out before every case ran (4 at once, each waiting 300ms)"
     );
 
-    grade::write_outputs(&report, &dir.path().join("out")).unwrap();
+    grade::write_outputs(&report, &corpus, &dir.path().join("out")).unwrap();
     let csv = std::fs::read_to_string(dir.path().join("out/gradebook.csv")).unwrap();
     assert_eq!(csv.lines().count(), 6, "{csv}");
 }

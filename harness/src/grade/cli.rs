@@ -114,7 +114,7 @@ pub async fn main(a: GradeArgs) -> anyhow::Result<u8> {
         hints.len()
     );
     let report = super::grade(&roster, &corpus, &hints, &opts).await;
-    let index = super::write_outputs(&report, &a.report)
+    let index = super::write_outputs(&report, &corpus, &a.report)
         .with_context(|| format!("writing the reports into {}", a.report.display()))?;
     let mut out = std::io::stdout().lock();
     write!(out, "\n{}", gradebook::table(&report))?;

@@ -10,7 +10,7 @@
 //! let hints = Hints::load(Path::new("transcripts/hints.toml"))?;
 //! let opts = GradeOptions::new(Path::new("grades"));
 //! let report = grade::grade(&roster, &corpus, &hints, &opts).await;
-//! grade::write_outputs(&report, Path::new("grades"))?;
+//! grade::write_outputs(&report, &corpus, Path::new("grades"))?;
 //! # Ok(()) }
 //! ```
 //!
@@ -161,10 +161,11 @@ pub async fn grade(roster: &Roster, corpus: &Corpus, hints: &Hints, opts: &Grade
 }
 
 /// Write the class's outputs into `dir`: `index.html` (scores and the matrix), one page per
-/// student, `gradebook.csv` and `report.json`. Returns the index's path.
-pub fn write_outputs(report: &Report, dir: &Path) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    let index = wirecheck_reports::index::write_all(report, dir)?;
+/// student, `gradebook.csv`, `report.json`, and `coverage.html`/`coverage.json` when the
+/// corpus has RFC requirements. Returns the index's path.
+pub fn write_outputs(report: &Report, corpus: &Corpus, dir: &Path) -> anyhow::Result<PathBuf> {
+    let all: Vec<&Transcript> = corpus.transcripts.iter().collect();
+    let index = crate::coverage::write_html_report(report, &all, &corpus.root, dir)?;
     gradebook::write(report, &dir.join("gradebook.csv"))?;
     wirecheck_reports::json::write(report, &dir.join("report.json"))?;
     Ok(index)
