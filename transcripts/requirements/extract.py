@@ -20,7 +20,9 @@ try:
 except ImportError:  # Python < 3.11
     tomllib = None
 
-HEADING = re.compile(r"^(?:Appendix )?([0-9A-Z](?:\.[0-9]+)*)\.?\s{1,12}[A-Z0-9\"'(]")
+HEADING = re.compile(r"^(?:Appendix )?((?:[0-9]+|[A-Z])(?:\.[0-9]+)*)\.?\s{1,12}[A-Z0-9\"'(]")
+# RFC 959 indents its sub-section headings: "   3.1.  DATA REPRESENTATION", "   4.2.1  Reply Codes".
+HEADING_INDENTED = re.compile(r"^\s+([0-9]+(?:\.[0-9]+)+)\.?\s+[A-Z][A-Za-z0-9 ,/()'-]{2,60}$")
 PAGE_JUNK = re.compile(r"^(RFC \d+ .* \d{4}|.*\[Page \d+\])\s*$")
 UPPER = re.compile(r"\b(MUST NOT|MUST|SHALL NOT|SHALL|SHOULD NOT|SHOULD|REQUIRED|RECOMMENDED)\b")
 LOWER = re.compile(r"\b(must not|must|shall not|shall|should not|should|required)\b", re.I)
@@ -44,7 +46,9 @@ def paragraphs(text):
         if PAGE_JUNK.match(line):
             continue
         m = HEADING.match(line)
-        if m and not line.startswith(" ") and not re.search(r"\.{3,}", line):
+        if not (m and not line.startswith(" ")):
+            m = HEADING_INDENTED.match(line)
+        if m and not re.search(r"\.{3,}", line):
             if para and section:
                 yield section, " ".join(para)
             para = []
