@@ -115,7 +115,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Requirement>, TableError> {
     if let Some(dup) = all.iter().find(|r| !seen.insert(r.id.clone())) {
         return Err(err(dir, format!("duplicate requirement id {}", dup.id)));
     }
-    all.sort_by(|a, b| (a.rfc, section_key(&a.section)).cmp(&(b.rfc, section_key(&b.section))));
+    all.sort_by_key(|r| (r.rfc, section_key(&r.section)));
     Ok(all)
 }
 
