@@ -222,3 +222,50 @@ timeout = "400ms"
     let csv = std::fs::read_to_string(dir.path().join("out/gradebook.csv")).unwrap();
     assert_eq!(csv.lines().count(), 6, "{csv}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn students_clients_are_graded_on_the_server_role_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster_file = dir.path().join("roster.toml");
+    std::fs::write(
+        &roster_file,
+        r#"
+filters = ["smtp.client."]
+
+[[student]]
+name = "oracle-client"
+client-cmd = "{wirecheck} relay-once {host}:{port}"
+
+[[student]]
+name = "silent-client"
+client-cmd = "true"
+"#,
+    )
+    .unwrap();
+    let roster = Roster::load(&roster_file).unwrap();
+    let corpus = wirecheck::corpus::load(&workspace().join("transcripts")).unwrap();
+    let mut opts = GradeOptions::new(&dir.path().join("out"));
+    opts.wirecheck = PathBuf::from(env!("CARGO_BIN_EXE_wirecheck"));
+    let report = tokio::time::timeout(
+        Duration::from_secs(120),
+        grade::grade(&roster, &corpus, &Hints::none(), &opts),
+    )
+    .await
+    .expect("grading ends");
+    let good = student(&report, "oracle-client");
+    assert!(good.summary.total >= 5, "{:?}", good.summary);
+    assert_eq!(
+        good.summary.points,
+        good.summary.points_possible,
+        "{:#?}",
+        good.cases
+            .iter()
+            .filter(|c| c.outcome != Outcome::Pass)
+            .map(|c| (&c.id, &c.message))
+            .collect::<Vec<_>>()
+    );
+    assert!(good.target.starts_with("client: "), "{}", good.target);
+    let bad = student(&report, "silent-client");
+    assert_eq!(bad.summary.points, 0);
+    assert_eq!(bad.summary.total, good.summary.total);
+}

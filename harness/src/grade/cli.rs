@@ -33,6 +33,9 @@ pub struct GradeArgs {
     /// The hints table (default: the roster's `hints`, else `hints.toml` in the corpus).
     #[arg(long, value_name = "FILE")]
     pub hints: Option<PathBuf>,
+    /// A fresh server for every case, for every student (overrides the roster).
+    #[arg(long)]
+    pub isolate: bool,
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -71,7 +74,13 @@ impl GradeProgress for Console {
 
 /// Run `wirecheck grade`; the exit status (0 graded, whatever the students scored).
 pub async fn main(a: GradeArgs) -> anyhow::Result<u8> {
-    let roster = Roster::load(&a.roster)?;
+    let mut roster = Roster::load(&a.roster)?;
+    if a.isolate {
+        roster.isolate = true;
+        for s in &mut roster.students {
+            s.isolate = Some(true);
+        }
+    }
     let corpus_dir = a
         .corpus
         .clone()

@@ -181,10 +181,15 @@ fn describe(s: &Student) -> String {
             .collect::<Vec<_>>()
             .join("; "),
     };
-    match (&s.cmd, &s.target) {
+    let server = match (&s.cmd, &s.target) {
         (Some(c), _) => one(c),
         (None, Some(t)) => one(t),
         (None, None) => String::new(),
+    };
+    match (&s.client_cmd, server.is_empty()) {
+        (Some(c), true) => format!("client: {}", one(c)),
+        (Some(c), false) => format!("{server}; client: {}", one(c)),
+        (None, _) => server,
     }
 }
 
@@ -202,10 +207,23 @@ pub fn cases_for(roster: &Roster, s: &Student, corpus: &Corpus) -> Vec<(String, 
                 tags: roster.tags.clone(),
                 rfc: roster.rfc.clone(),
             };
+            // Client-role cases test the student's server, server-role cases their client.
+            let server = s
+                .cmd
+                .as_ref()
+                .or(s.target.as_ref())
+                .is_some_and(|c| c.for_protocol(p).is_some());
+            let client = s
+                .client_cmd
+                .as_ref()
+                .is_some_and(|c| c.for_protocol(p).is_some());
             let ts = sel
                 .apply(corpus)
                 .into_iter()
-                .filter(|t| t.meta.role == Role::Client)
+                .filter(|t| match t.meta.role {
+                    Role::Client => server,
+                    Role::Server => client,
+                })
                 .filter_map(|t| {
                     let mut points = s.points.or(roster.points).unwrap_or(t.meta.points);
                     if let Some(r) = s
@@ -388,13 +406,22 @@ async fn run_protocol(
             )
         }),
         (None, Some(t)) => t.for_protocol(protocol).map(TargetSpec::addr),
-        (None, None) => None,
+        // Only the student's client is tested: there is no server to reach.
+        (None, None) => s
+            .client_cmd
+            .as_ref()
+            .map(|_| TargetSpec::addr("127.0.0.1:0")),
     };
     let Some(mut spec) = spec else {
         let m = format!("the roster names no {protocol} server for this student");
         return ts.iter().map(|t| not_run(t, &m, None)).collect();
     };
     spec.name = Some(s.name.clone());
+    spec.client_cmd = s
+        .client_cmd
+        .as_ref()
+        .and_then(|c| c.for_protocol(protocol))
+        .map(|c| student_command(c, dir, out, roster, opts));
     let collector = Arc::new(Collector {
         done: Mutex::new(HashMap::new()),
     });

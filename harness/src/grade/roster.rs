@@ -21,6 +21,7 @@
 //! [[student]]
 //! name   = "bob"
 //! target = "127.0.0.1:2525"     # already running
+//! client-cmd = "./client --to {host}:{port}"   # server-role cases: wirecheck is the server
 //! ```
 //!
 //! Commands are shell commands; `{port}` and `{host}` are where the server must listen,
@@ -111,6 +112,9 @@ pub struct Student {
     pub cmd: Option<PerProtocol>,
     /// Or: the server is already running at `HOST:PORT` (or a table by protocol).
     pub target: Option<PerProtocol>,
+    /// The student's client, for the server-role cases (wirecheck plays the server):
+    /// `{host}` and `{port}` are where wirecheck listens; started once per case.
+    pub client_cmd: Option<PerProtocol>,
     /// Overrides the roster's `protocols`.
     pub protocols: Option<Vec<String>>,
     /// Overrides the roster's `isolate`.
@@ -284,9 +288,9 @@ impl Roster {
                 return Err(invalid(format!("{who} is listed twice")));
             }
             match (&s.cmd, &s.target) {
-                (None, None) => {
+                (None, None) if s.client_cmd.is_none() => {
                     return Err(invalid(format!(
-                        "{who}: give `cmd` (a command with {{port}}) or `target` (HOST:PORT)"
+                        "{who}: give `cmd` (a command with {{port}}), `target` (HOST:PORT) or `client-cmd`"
                     )));
                 }
                 (Some(_), Some(_)) => {
