@@ -151,7 +151,7 @@ pub async fn demo(corpus: &Path, out: &Path, options: &RunOptions, jobs: usize) 
     let target = run_against_oracle(&all, options, jobs).await;
     let report = report_of(target, started, t0.elapsed());
     std::fs::create_dir_all(out)?;
-    let index = wirecheck_reports::index::write_all(&report, out)?;
+    let index = crate::coverage::write_html_report(&report, &all, &corpus.root, out)?;
     wirecheck_reports::json::write(&report, &out.join("report.json"))?;
     wirecheck_reports::junit::write(&report, &out.join("junit.xml"))?;
     Ok(DemoOutcome { report, index })
