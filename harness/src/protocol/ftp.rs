@@ -87,7 +87,12 @@ impl Framer for FtpFramer {
                         }
                     })
                     .collect();
-                Ok(Some((used, coded_unit(code, lines, reply.raw))))
+                let mut unit = coded_unit(code, lines, reply.raw);
+                // RFC 959 §4.2 / RFC 2389 §3.2: besides 502 and 504, a server that does not
+                // know an (optional, extension) command answers 500 "unrecognized"; for a case
+                // that names its extension that is "not implemented", not a failure.
+                unit.not_implemented |= code == 500;
+                Ok(Some((used, unit)))
             }
             Err(e) => {
                 let reason = e.to_string();
@@ -131,6 +136,15 @@ mod tests {
         assert_eq!(u.subject, b"Features:\n SIZE\nEnd");
         assert_eq!(u.lines[1].code, None);
         assert_eq!(u.lines[1].wire, b" SIZE");
+    }
+
+    #[test]
+    fn unrecognized_500_counts_as_not_implemented() {
+        let mut f = FtpFramer;
+        let (_, u) = f.decode(b"500 Unknown command.\r\n", &Limits::default()).unwrap().unwrap();
+        assert!(u.not_implemented, "RFC 2389 §3.2: 500 for an unknown extension command");
+        let (_, u) = f.decode(b"550 No such file.\r\n", &Limits::default()).unwrap().unwrap();
+        assert!(!u.not_implemented);
     }
 
     #[test]
