@@ -3,8 +3,10 @@
 //! is a snapshot diff.
 //!
 //! A snapshot is the case's exchange as lines: `> ` what wirecheck sent, `< ` what the
-//! target answered, `# ` connection notes (prefixed with the connection's name when a case
-//! has several). Stream data is cut into lines at LF; a line ending in CRLF is shown
+//! target answered, `# ` connection notes. When a case has several connections, each
+//! connection's lines come together (in the order the connections first appear), prefixed
+//! with its name: the order of events *between* connections (an FTP `226` and the end of the
+//! data connection) depends on timing, the order within one does not. Stream data is cut into lines at LF; a line ending in CRLF is shown
 //! without it, any other ending stays visible (`\n`, `\r`, or `[no line end]`). DNS
 //! messages are shown in their presentation form. Then what legitimately varies (dates,
 //! queue ids, ports, host names, UIDVALIDITY, …) is replaced by `[name]` ([`Redactions`],
@@ -318,13 +320,16 @@ pub fn render(c: &CaseResult) -> String {
         }
     };
     let dns = c.protocol == "dns";
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<(String, String)> = Vec::new();
     // Bytes of a line not yet ended, per (connection, direction).
     let mut pending: Vec<((String, bool), Vec<u8>)> = Vec::new();
     for e in &c.exchange {
         let sent = match e.dir {
             Direction::Note => {
-                out.push(format!("{}{}", prefix(&e.conn, "#"), e.data));
+                out.push((
+                    e.conn.clone(),
+                    format!("{}{}", prefix(&e.conn, "#"), e.data),
+                ));
                 continue;
             }
             Direction::Sent => true,
@@ -335,7 +340,7 @@ pub fn render(c: &CaseResult) -> String {
         if dns && let Some(msgs) = dns_messages(&bytes) {
             for m in msgs {
                 for l in m.lines() {
-                    out.push(format!("{}{l}", prefix(&e.conn, mark)));
+                    out.push((e.conn.clone(), format!("{}{l}", prefix(&e.conn, mark))));
                 }
             }
             continue;
@@ -354,20 +359,39 @@ pub fn render(c: &CaseResult) -> String {
         buf.extend_from_slice(&bytes);
         while let Some(i) = buf.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = buf.drain(..=i).collect();
-            out.push(format!("{}{}", prefix(&e.conn, mark), show_line(&line)));
+            out.push((
+                e.conn.clone(),
+                format!("{}{}", prefix(&e.conn, mark), show_line(&line)),
+            ));
         }
     }
     for ((conn, sent), rest) in pending {
         if !rest.is_empty() {
             let mark = if sent { ">" } else { "<" };
-            out.push(format!(
+            let line = format!(
                 "{}{} [no line end]",
                 prefix(&conn, mark),
                 wirecheck_reports::escape_bytes(&rest)
-            ));
+            );
+            out.push((conn, line));
         }
     }
-    let mut s = out.join("\n");
+    // One connection's lines together, connections in order of first appearance.
+    let order: Vec<&str> = {
+        let mut seen = Vec::new();
+        for e in &c.exchange {
+            if !seen.contains(&e.conn.as_str()) {
+                seen.push(e.conn.as_str());
+            }
+        }
+        seen
+    };
+    out.sort_by_key(|(conn, _)| order.iter().position(|c| c == conn).unwrap_or(usize::MAX));
+    let mut s = out
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect::<Vec<_>>()
+        .join("\n");
     s.push('\n');
     s
 }
@@ -459,8 +483,9 @@ pub(crate) mod tests {
         let c = case(&[
             ("main", Received, b"227 ok\r\n"),
             ("data", Received, b"x\r\n"),
+            ("main", Received, b"226 done\r\n"),
         ]);
-        assert_eq!(render(&c), "main < 227 ok\ndata < x\n");
+        assert_eq!(render(&c), "main < 227 ok\nmain < 226 done\ndata < x\n");
     }
 
     #[test]

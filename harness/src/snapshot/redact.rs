@@ -188,6 +188,8 @@ mod tests {
 < 229 Entering Extended Passive Mode (|||40000|)
 < +OK POP3 ready <1234.5678@pop.example.org>
 < Message-ID: <abc.123@client.example.test>
+< c OK [APPENDUID 1795249300 1] APPEND completed
+< ;; opcode: QUERY, status: NOERROR, id: 55166
 ";
         let out = r.apply(body);
         assert_eq!(
@@ -205,6 +207,8 @@ mod tests {
 < 229 Entering Extended Passive Mode (|||[port]|)
 < +OK POP3 ready [apop-timestamp]
 < Message-ID: [message-id]
+< c OK [APPENDUID [uidvalidity] 1] APPEND completed
+< ;; opcode: QUERY, status: NOERROR, id: [dns-id]
 "
         );
     }
