@@ -243,6 +243,7 @@ async fn run(a: RunArgs) -> anyhow::Result<u8> {
         duration_ms: clock.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
         targets: vec![tr],
     };
+    wirecheck::grade::hints::Hints::of_corpus(&a.corpus)?.apply_all(&mut report);
     wirecheck::snapshot::cli::after_run(&a.record, &mut report, &selected, started)?;
     console::print_failures(&report);
     if let Some(p) = &a.json {

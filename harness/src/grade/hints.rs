@@ -268,6 +268,23 @@ impl Hints {
             .map(|h| h.text.as_str())
     }
 
+    /// The corpus's table (`<corpus>/hints.toml`), or no hints when it has none.
+    pub fn of_corpus(corpus: &Path) -> Result<Hints, TableError> {
+        let file = corpus.join("hints.toml");
+        if file.is_file() {
+            Hints::load(&file)
+        } else {
+            Ok(Hints::none())
+        }
+    }
+
+    /// Apply the table to every case of `report`.
+    pub fn apply_all(&self, report: &mut wirecheck_reports::Report) {
+        for c in report.targets.iter_mut().flat_map(|t| t.cases.iter_mut()) {
+            self.apply(c);
+        }
+    }
+
     /// Put the table's hint first in `c.hint`, keeping the runner's after it.
     pub fn apply(&self, c: &mut CaseResult) {
         let Some(text) = self.find(c) else { return };
