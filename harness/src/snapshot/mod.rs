@@ -19,6 +19,15 @@
 //! * different: the case becomes `fail` (expected: the old body, actual: the new one) and
 //!   the new body is written next to the old as `.snap.new`, for `cargo insta review` or
 //!   for a later run with `--snapshot-update` (or `INSTA_UPDATE=always`), which accepts it.
+//!   `INSTA_UPDATE=no` fails the case without writing anything.
+//!
+//! `cargo insta review` (and `accept`, `reject`) find `.snap.new` files in the directories
+//! of Cargo packages: keep the snapshot directory inside one (this repository, or any
+//! directory with a minimal `Cargo.toml`), or accept with `--snapshot-update`.
+//!
+//! Snapshots of a server that keeps state between cases (a maildrop that grows, `RECENT`
+//! counts of concurrent sessions) change with that state: take them against a server
+//! started fresh for the run (or per case with `--isolate`).
 
 use std::path::{Path, PathBuf};
 
