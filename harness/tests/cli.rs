@@ -186,7 +186,7 @@ async fn exit_status_two_when_the_run_cannot_be_done() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn list_help_lint_and_pending_subcommands() {
+async fn list_help_lint_and_bad_arguments() {
     let dir = corpus(&[
         ("smtp/greeting.toml", OK),
         ("smtp/rcpt.toml", RCPT_FIRST),
@@ -222,12 +222,13 @@ async fn list_help_lint_and_pending_subcommands() {
         "{out}"
     );
 
-    for sub in ["demo", "serve", "grade", "diff", "fuzz", "import"] {
-        let o = wirecheck(&[sub, "--anything"]).await;
-        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // Bad arguments are exit status 2 (DESIGN.md), for every subcommand.
+    for sub in ["run", "lint", "demo", "serve", "grade", "diff", "fuzz", "import", "coverage"] {
+        let o = wirecheck(&[sub, "--no-such-flag"]).await;
+        assert_eq!(o.status.code(), Some(2), "{sub}: {}", text(&o));
         assert!(
-            String::from_utf8_lossy(&o.stderr).contains("not implemented yet"),
-            "{}",
+            String::from_utf8_lossy(&o.stderr).contains("--no-such-flag"),
+            "{sub}: {}",
             text(&o)
         );
     }
