@@ -1,5 +1,5 @@
 //! Real mail clients submitting to the reference MTA: Python's smtplib (STARTTLS + login on
-//! the submission port, and implicit TLS on the submissions port, RFC 8314) and swaks.
+//! the submission port, and implicit TLS on the submissions port, RFC 8314), swaks and curl.
 //! Each test is skipped, with a message, when its client is not installed.
 
 mod common;
@@ -176,6 +176,48 @@ async fn swaks_submits_with_starttls_and_auth_plain() {
         wirecheck_message::parse(&bob[0]).subject().as_deref(),
         Some("via swaks")
     );
+    p.alpha.shutdown().await.unwrap();
+    p.beta.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_submits_with_starttls_and_login() {
+    let Some(curl) = find_on_path("curl") else {
+        println!("skipped: curl not found on PATH");
+        return;
+    };
+    let p = pair(false).await;
+    let sub = p.alpha.submission_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("msg.eml");
+    let body = b"From: Alice <alice@alpha.test>\r\nTo: bob@beta.test\r\nSubject: via curl\r\n\r\nSent with curl.\r\n.leading dot\r\n";
+    std::fs::write(&file, body).unwrap();
+    let args: Vec<String> = [
+        &format!("smtp://{sub}"),
+        "--ssl-reqd",
+        "--insecure",
+        "--user",
+        &format!("alice:{ALICE_PASS}"),
+        "--mail-from",
+        "alice@alpha.test",
+        "--mail-rcpt",
+        "bob@beta.test",
+        "--upload-file",
+        file.to_str().unwrap(),
+        "--silent",
+        "--show-error",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = run(curl.to_str().unwrap_or("curl"), &args).await;
+    assert!(out.status.success(), "curl failed: {}", String::from_utf8_lossy(&out.stderr));
+    p.alpha.flush().await;
+    let bob = inbox(&p.beta, "bob");
+    assert_eq!(bob.len(), 1, "{:?}", p.alpha.queue().list());
+    let t = String::from_utf8_lossy(&bob[0]);
+    assert!(t.contains("Subject: via curl\r\n"), "{t}");
+    assert!(t.ends_with("\r\n\r\nSent with curl.\r\n.leading dot\r\n"), "dot-stuffing undone: {t}");
     p.alpha.shutdown().await.unwrap();
     p.beta.shutdown().await.unwrap();
 }
