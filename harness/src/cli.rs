@@ -90,6 +90,11 @@ pub struct ServeArgs {
     /// Keep mail, queue and FTP files in this directory (default: a temporary one).
     #[arg(long)]
     pub store: Option<PathBuf>,
+    /// Also run a loopback DNS hierarchy (root, test., example.test., alpha.test., beta.test.
+    /// on 127.0.0.x, a recursive resolver on 127.0.0.2) and let the MTA find next hops by MX
+    /// lookups through it.
+    #[arg(long)]
+    pub dns_hierarchy: bool,
 }
 
 /// `wirecheck relay-once`.

@@ -73,7 +73,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<u8> {
         ftp: a.ftp,
         dns: a.dns,
     };
-    wirecheck::serve::serve(wirecheck::serve::ServeArgs { ip: a.ip, ports, dir: a.store }).await?;
+    wirecheck::serve::serve(wirecheck::serve::ServeArgs { ip: a.ip, ports, dir: a.store, hierarchy: a.dns_hierarchy }).await?;
     Ok(0)
 }
 

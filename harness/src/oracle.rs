@@ -54,11 +54,15 @@ pub struct OracleConfig {
     /// Keep mail, queue and FTP files here (created when missing; seeded when empty);
     /// `None`: a temporary directory removed when the oracle stops.
     pub dir: Option<PathBuf>,
+    /// Also run the loopback DNS hierarchy (a root, `test.`, `example.test.`, `alpha.test.`,
+    /// `beta.test.` on 127.0.0.x, and a recursive resolver on 127.0.0.2); the MTA then finds
+    /// next hops by MX lookups through that resolver.
+    pub hierarchy: bool,
 }
 
 impl Default for OracleConfig {
     fn default() -> Self {
-        OracleConfig { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), ports: Ports::ephemeral(), dir: None }
+        OracleConfig { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), ports: Ports::ephemeral(), dir: None, hierarchy: false }
     }
 }
 
@@ -96,6 +100,7 @@ pub struct Oracle {
     mta: Option<wirecheck_mta::MtaHandle>,
     ftp: Option<wirecheck_ftp::server::ServeHandle>,
     _dns: Option<wirecheck_dns::server::AuthServer>,
+    hierarchy: Option<wirecheck_dns::hierarchy::Hierarchy>,
     tasks: Vec<JoinHandle<()>>,
     dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
@@ -121,9 +126,26 @@ impl Oracle {
         let mut tasks = Vec::new();
         let ip = cfg.ip;
 
+        let hierarchy = if cfg.hierarchy {
+            let h = wirecheck_dns::hierarchy::Hierarchy::start(Default::default())
+                .await
+                .map_err(|e| OracleError::Setup(format!("DNS hierarchy: {e}")))?;
+            for (addr, zones) in h.servers() {
+                let names: Vec<String> = zones.iter().map(|z| z.to_string()).collect();
+                services.insert(format!("dns[{}]", names.join(",")), addr);
+            }
+            if let Some(r) = h.resolver_addr() {
+                services.insert("dns-resolver".to_string(), r);
+            }
+            Some(h)
+        } else {
+            None
+        };
+        let dns_resolver = hierarchy.as_ref().and_then(|h| h.resolver_addr());
+
         // SMTP: the MTA owns the store (it delivers into it); POP3 and IMAP share it.
         let (mta, store) = if cfg.ports.smtp.is_some() || cfg.ports.submission.is_some() {
-            let mta = start_mta(&dir, ip, &cfg.ports, &tls).await?;
+            let mta = start_mta(&dir, ip, &cfg.ports, &tls, dns_resolver).await?;
             services.insert("smtp".to_string(), mta.mx_addr());
             if let Some(a) = mta.submission_addr() {
                 services.insert("submission".to_string(), a);
@@ -198,7 +220,7 @@ impl Oracle {
             }
             None => None,
         };
-        Ok(Oracle { services, cert: tls.cert.clone(), store, mta, ftp, _dns: dns, tasks, dir, _tmp: tmp })
+        Ok(Oracle { services, cert: tls.cert.clone(), store, mta, ftp, _dns: dns, hierarchy, tasks, dir, _tmp: tmp })
     }
 
     /// The services and their addresses (`smtp`, `submission`, `pop3`, `imap`, `ftp`, `dns`).
@@ -242,6 +264,7 @@ impl Oracle {
         if let Some(m) = self.mta.take() {
             let _ = m.shutdown().await;
         }
+        self.hierarchy.take();
     }
 }
 
@@ -274,6 +297,7 @@ async fn start_mta(
     ip: IpAddr,
     ports: &Ports,
     tls: &SelfSigned,
+    dns_resolver: Option<SocketAddr>,
 ) -> Result<wirecheck_mta::MtaHandle, OracleError> {
     let etc = dir.join("etc");
     std::fs::create_dir_all(&etc).map_err(io("etc"))?;
@@ -286,6 +310,7 @@ store = "{store}"
 queue = "{queue}"
 mx-listen = "{mx}"
 {submission}
+{resolver}
 [tls]
 cert = "{cert}"
 key = "{key}"
@@ -301,6 +326,10 @@ aliases = ["postmaster", "abuse"]
         mx = SocketAddr::new(ip, ports.smtp.unwrap_or(0)),
         submission = match ports.submission {
             Some(p) => format!("submission-listen = \"{}\"", SocketAddr::new(ip, p)),
+            None => String::new(),
+        },
+        resolver = match dns_resolver {
+            Some(r) => format!("dns-resolver = \"{r}\""),
             None => String::new(),
         },
         cert = toml_path(&etc.join("cert.pem")),
@@ -356,6 +385,23 @@ mod tests {
         assert!(o.addr("dns").is_some());
         let inbox = o.store().folder("alice", "INBOX").unwrap().messages().unwrap();
         assert_eq!(inbox.len(), 2, "the fixture is seeded");
+        o.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn with_the_hierarchy_the_mta_looks_next_hops_up_in_dns() {
+        if std::net::UdpSocket::bind("127.0.0.11:0").is_err() {
+            println!("SKIPPED: 127.0.0.11 cannot be bound here");
+            return;
+        }
+        let cfg = OracleConfig { hierarchy: true, ports: Ports { smtp: Some(0), ..Ports { smtp: None, submission: None, pop3: None, imap: None, ftp: None, dns: None } }, ..Default::default() };
+        let o = Oracle::start(&cfg).await.unwrap();
+        let resolver = o.addr("dns-resolver").expect("the hierarchy's resolver runs");
+        assert!(o.services().keys().any(|k| k == "dns[.]"), "{:?}", o.services());
+        assert_eq!(o.mta().unwrap().config().dns_resolver, Some(resolver));
+        let stub = wirecheck_dns::client::Resolver::stub(resolver, false).unwrap();
+        let mx = stub.lookup_mx("beta.test").await.unwrap();
+        assert_eq!(mx.first().map(|m| m.1.as_str()), Some("mx.beta.test"));
         o.shutdown().await;
     }
 

@@ -21,13 +21,15 @@ pub struct ServeArgs {
     pub ports: Ports,
     /// Keep mail, queue and FTP files here (persistent across runs).
     pub dir: Option<PathBuf>,
+    /// Also run the loopback DNS hierarchy and route mail by MX lookups through it.
+    pub hierarchy: bool,
 }
 
 /// Start the oracle, print where each service listens, run until Ctrl-C or SIGTERM.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let none = Ports { smtp: None, submission: None, pop3: None, imap: None, ftp: None, dns: None };
     let ports = if args.ports == none { DEFAULT_PORTS } else { args.ports };
-    let oracle = Oracle::start(&OracleConfig { ip: args.ip, ports, dir: args.dir }).await?;
+    let oracle = Oracle::start(&OracleConfig { ip: args.ip, ports, dir: args.dir, hierarchy: args.hierarchy }).await?;
     for (service, addr) in oracle.services() {
         println!("{service}={addr}");
     }
