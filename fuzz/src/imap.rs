@@ -183,6 +183,12 @@ fn known_command_class(line: &[u8], we_accept: bool) -> Option<&'static str> {
             return Some("ours-authenticate-initial-response");
         }
     } else {
+        if std::str::from_utf8(line).is_err() {
+            // I5: octets that are not UTF-8 in a mailbox name or string (here in a literal):
+            // we refuse, RFC 9051 §5.1 mailbox names are UTF-8 (RFC 3501 §5.1.3: 7-bit
+            // modified UTF-7); imap-codec takes any literal octets.
+            return Some("imap-codec-any-octets");
+        }
         if has("()") {
             // I2: RFC 9051 §9 fetch / status need at least one item: "(" x *(SP x) ")".
             return Some("imap-codec-empty-list");
@@ -291,6 +297,20 @@ struct Fixture {
 
 thread_local! {
     static FIXTURE: std::cell::RefCell<Option<Fixture>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The fixture still has its folders and messages (flags may differ: nothing checks them).
+fn pristine(store: &Store) -> bool {
+    let count = |name: &str| {
+        store
+            .folder("alice", name)
+            .and_then(|f| f.messages())
+            .map(|m| m.len())
+            .ok()
+    };
+    store.list_folders("alice").is_ok_and(|f| f.len() == 2)
+        && count("INBOX") == Some(MESSAGES.len())
+        && count("Archive") == Some(0)
 }
 
 fn build(dir: &std::path::Path) -> Store {
@@ -511,10 +531,12 @@ fn units(bytes: &[u8], limits: &CommandLimits) -> Vec<Sent> {
                     CommandError::LineTooLong { consumed: Some(c), .. } => *c,
                     _ => rest.len(),
                 };
+                // A command refused after its literals were read still had its `+`s.
+                let sync_literals = count_sync_literals(&rest[..n.min(rest.len())]);
                 out.push(Sent {
                     tag: e.tag().map(str::to_string),
                     body: None,
-                    sync_literals: 0,
+                    sync_literals,
                     follow: None,
                 });
                 rest = &rest[n.min(rest.len()).max(1)..];
@@ -759,7 +781,9 @@ pub fn session(script: Script) {
         );
         let mut exact = true;
         for (i, step) in script.steps.iter().take(40).enumerate() {
-            let ctx = Lazy(|| format!("step {i} {:?}", step.action));
+            let tag = format!("W{i}");
+            let bytes = step.action.render(&tag);
+            let ctx = Lazy(|| format!("step {i} {:?} sent {:?}", step.action, String::from_utf8_lossy(&bytes)));
             match step.action {
                 Action::Eof => {
                     s.handle_eof();
@@ -773,7 +797,6 @@ pub fn session(script: Script) {
                 }
                 _ => {}
             }
-            let bytes = step.action.render(&format!("W{i}"));
             if matches!(step.action, Action::Bytes(_)) {
                 exact = false;
             }
@@ -802,7 +825,7 @@ pub fn session(script: Script) {
             }
         }
         drop(s);
-        if m.dirty {
+        if m.dirty && !pristine(&fx.store) {
             fx.store = build(&fx.dir);
         }
         fx.in_use = false;

@@ -11,7 +11,7 @@ use wirecheck_message::datetime::{self, DateTime};
 use wirecheck_message::encoded_word::{self, WordEncoding};
 use wirecheck_message::qp::{self, QpMode};
 
-use crate::{disagree, hex};
+use crate::{disagree, hex, open_finding};
 
 // ---------------------------------------------------------------------------------------------
 // The whole message
@@ -159,6 +159,19 @@ pub fn address_target(data: &[u8]) {
     if list.addresses.is_empty() {
         return;
     }
+    let control = |s: &str| s.chars().any(char::is_control);
+    if list
+        .addresses
+        .iter()
+        .flat_map(address_view)
+        .any(|(n, l, d)| n.as_deref().is_some_and(control) || control(&l) || control(&d))
+        && open_finding("F10")
+    {
+        // F10: content with control characters (from obs-qp, RFC 5322 §4.1) is rendered raw
+        // inside quotes by `syntax::quote`, which is no RFC 5322 text and parses back
+        // differently.
+        return;
+    }
     let rendered = render_address_list(&list.addresses);
     let back = parse_address_list(&rendered);
     let a: Vec<_> = list.addresses.iter().flat_map(address_view).collect();
@@ -291,7 +304,9 @@ pub fn diff_mail_parser(data: &[u8]) {
             continue;
         }
         let list = ours.addresses(name);
-        if !list.errors.is_empty() {
+        // M9: obsolete syntax (RFC 5322 §4.4, e.g. obs-local-part `"a b".c@d`), which
+        // mail-parser reads differently (it drops the quoted word).
+        if !list.errors.is_empty() || list.obsolete {
             continue;
         }
         if odd_field(&ours, name) {
