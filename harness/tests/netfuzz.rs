@@ -118,6 +118,9 @@ async fn the_broken_smtp_server_is_found_out() {
         .filter(|f| f.file.is_some() && f.minimised.concat().contains("\\n.\\n"))
         .count();
     assert!(smuggling > 0, "bare-LF end of data not found:\n{text}");
+    for f in r.findings.iter().filter_map(|f| f.file.as_ref()) {
+        eprintln!("--- {}\n{}", f.display(), std::fs::read_to_string(f).unwrap_or_default());
+    }
     check_written(&r, &spec).await;
 }
 

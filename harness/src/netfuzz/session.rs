@@ -93,10 +93,13 @@ pub fn closing_chunk(protocol: &str, chunks: &[Vec<u8>]) -> Option<Vec<u8>> {
         return None;
     }
     let all = chunks.concat();
-    let body = all.strip_suffix(b"\r\n").unwrap_or(&all);
-    let last = body.rsplit(|&b| b == b'\n').next().unwrap_or_default();
-    let quits = all.ends_with(b"\r\n") && last.eq_ignore_ascii_case(b"QUIT");
-    (!quits).then(|| b"QUIT\r\n".to_vec())
+    let Some(body) = all.strip_suffix(b"\r\n") else {
+        // An unterminated last line would swallow the QUIT: end it first.
+        return Some(b"\r\nQUIT\r\n".to_vec());
+    };
+    // Only CRLF ends a line (as the reference reads it): `MODE S\r\xff\nQUIT` is one line.
+    let last = body.windows(2).rposition(|w| w == b"\r\n").map_or(body, |i| &body[i + 2..]);
+    (!last.eq_ignore_ascii_case(b"QUIT")).then(|| b"QUIT\r\n".to_vec())
 }
 
 /// How long an FTP session waits for the server to close after `QUIT` before half-closing.
@@ -126,6 +129,21 @@ struct Peer<'a> {
     protocol: &'a str,
     framer: Box<dyn protocol::Framer>,
     length_prefixed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ftp_sessions_end_with_a_quit_line() {
+        let q = |c: &[&[u8]]| closing_chunk("ftp", &c.iter().map(|x| x.to_vec()).collect::<Vec<_>>());
+        assert_eq!(q(&[b"USER a\r\n", b"quit\r\n"]), None);
+        assert_eq!(q(&[b"USER a\r\n"]), Some(b"QUIT\r\n".to_vec()));
+        assert_eq!(q(&[b"MODE S\r\xff\n", b"QUIT\r\n"]), Some(b"QUIT\r\n".to_vec()), "a bare LF ends no line");
+        assert_eq!(q(&[b"NOOP"]), Some(b"\r\nQUIT\r\n".to_vec()));
+        assert_eq!(closing_chunk("smtp", &[b"NOOP".to_vec()]), None);
+    }
 }
 
 async fn run_stream(
