@@ -357,10 +357,22 @@ pub fn auth_target(data: &[u8]) {
                         65535
                     },
                 ),
-                Err(_) => {
+                Err(e) => {
                     // FORMERR for what does not decode: the ID is copied when there is one.
                     if let Some((h, _)) = codec::peek_header(data) {
                         assert_eq!(r.header.id, h.id, "FORMERR without the query's ID");
+                    }
+                    // RFC 6891 §7: a problem with the OPT record itself is answered with an OPT.
+                    if matches!(
+                        e,
+                        DecodeError::MultipleOpt
+                            | DecodeError::MisplacedOpt
+                            | DecodeError::BadRdata {
+                                rtype: RecordType::OPT,
+                                ..
+                            }
+                    ) {
+                        assert!(r.edns.is_some(), "FORMERR for a bad OPT without OPT: {}", hex(data));
                     }
                     assert!(wire.len() <= 512);
                 }
@@ -408,7 +420,7 @@ fn known_class(ours: &Result<Message, DecodeError>, theirs: &Result<HMessage, St
             if records().any(|r| opaque(r) && HICKORY_INTERPRETS.contains(&r.rtype().0))
                 || m.edns.as_ref().is_some_and(|e| !e.options.is_empty())
             {
-                // D1: hickory validates RDATA / EDNS options we keep opaque (RFC 3597 §4,
+                // D1: hickory validates RDATA / EDNS options we keep opaque (RFC 3597 §3,
                 // RFC 6891 §6.1.2).
                 return Some("hickory-validates-opaque");
             }
