@@ -9,7 +9,7 @@ use anyhow::{Context as _, bail};
 
 use super::{FuzzConfig, session::Timing};
 use crate::diff::OracleSpec;
-use crate::oracle::{Oracle, OracleConfig};
+use crate::oracle::Oracle;
 use crate::target::TargetSpec;
 
 /// `wirecheck fuzz`.
@@ -90,16 +90,15 @@ pub async fn main(a: FuzzArgs) -> anyhow::Result<u8> {
         c.transcripts
     };
     let refs: Vec<_> = corpus.iter().collect();
-    let mut _own: Option<Oracle> = None;
+    let mut _own: Option<(Oracle, tempfile::TempDir)> = None;
     let target = match (&a.target, &a.target_cmd) {
         (Some(t), _) if t.eq_ignore_ascii_case("reference") => {
-            let cfg = OracleConfig { ports: super::service_ports(&a.protocol), ..OracleConfig::default() };
-            let o = Oracle::start(&cfg).await.context("starting the reference target")?;
+            let (o, dir) = super::start_oracle(&a.protocol).await.context("starting the reference target")?;
             let service = if a.protocol == "dns" { "dns" } else { a.protocol.as_str() };
             let addr = o.addr(service).context("no service")?;
             let mut spec = TargetSpec::addr(addr.to_string());
             spec.name = Some("reference (second instance)".into());
-            _own = Some(o);
+            _own = Some((o, dir));
             spec
         }
         (Some(t), _) => TargetSpec::addr(t.clone()),

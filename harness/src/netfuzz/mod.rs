@@ -419,8 +419,9 @@ pub fn service_ports(protocol: &str) -> Ports {
     ports
 }
 
-/// An oracle with only `protocol`'s service, its files on tmpfs when there is one.
-async fn start_oracle(protocol: &str) -> Result<(Oracle, tempfile::TempDir), FuzzError> {
+/// An oracle with only `protocol`'s service, its files on tmpfs when there is one (kept
+/// while the returned directory lives).
+pub async fn start_oracle(protocol: &str) -> Result<(Oracle, tempfile::TempDir), FuzzError> {
     let shm = Path::new("/dev/shm");
     let tmp = if shm.is_dir() {
         tempfile::Builder::new().prefix("wirecheck-netfuzz").tempdir_in(shm)
