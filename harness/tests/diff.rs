@@ -22,7 +22,12 @@ fn smtp_corpus() -> Vec<Transcript> {
     // enough else to show it is otherwise the reference (the whole corpus takes longer).
     let sel = Selection {
         protocol: Some("smtp".into()),
-        filters: vec!["smtp.sequence.".into(), "smtp.smuggling.lf-".into(), "smtp.ehlo.".into(), "smtp.data.".into()],
+        filters: vec![
+            "smtp.sequence.".into(),
+            "smtp.smuggling.lf-".into(),
+            "smtp.ehlo.".into(),
+            "smtp.data.".into(),
+        ],
         ..Selection::all()
     };
     sel.apply(&c).into_iter().cloned().collect()
@@ -39,7 +44,10 @@ async fn run(target: &TargetSpec, roots: Vec<CertificateDer<'static>>) -> DiffRe
 }
 
 fn case<'a>(r: &'a DiffReport, id: &str) -> &'a diff::CaseDiff {
-    r.cases.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no case {id}"))
+    r.cases
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no case {id}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,24 +59,47 @@ async fn the_broken_server_differs_where_it_is_broken() {
     let rcpt = case(&r, "smtp.sequence.rcpt-before-mail");
     assert_eq!(rcpt.verdict, Verdict::Different, "{text}");
     let step = &rcpt.steps[0];
-    assert_eq!((step.verb.as_str(), step.kind.as_str()), ("RCPT", "code class"), "{text}");
-    assert!(step.oracle.starts_with("503") && step.target.starts_with("250"), "{text}");
-    assert!(rcpt.notes.iter().any(|n| n.contains("not reached")), "the rest of the case was not sent to the target: {text}");
+    assert_eq!(
+        (step.verb.as_str(), step.kind.as_str()),
+        ("RCPT", "code class"),
+        "{text}"
+    );
+    assert!(
+        step.oracle.starts_with("503") && step.target.starts_with("250"),
+        "{text}"
+    );
+    assert!(
+        rcpt.notes.iter().any(|n| n.contains("not reached")),
+        "the rest of the case was not sent to the target: {text}"
+    );
     let smuggling = case(&r, "smtp.smuggling.lf-dot-lf");
     assert_eq!(smuggling.verdict, Verdict::Different, "{text}");
     assert!(r.classes.iter().any(|c| c.kind == "code class"), "{text}");
-    assert!(r.totals.identical > r.totals.different, "mostly the reference's behaviour: {text}");
+    assert!(
+        r.totals.identical > r.totals.different,
+        "mostly the reference's behaviour: {text}"
+    );
     let json = serde_json::to_value(&r).expect("json");
     assert_eq!(json["totals"]["transcripts"], r.cases.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_oracle_does_not_differ_from_itself() {
-    let other = Oracle::start(&OracleConfig { ports: netfuzz::service_ports("smtp"), ..OracleConfig::default() }).await.expect("oracle");
+    let other = Oracle::start(&OracleConfig {
+        ports: netfuzz::service_ports("smtp"),
+        ..OracleConfig::default()
+    })
+    .await
+    .expect("oracle");
     let spec = TargetSpec::addr(other.addr("smtp").expect("smtp").to_string());
     let r = run(&spec, vec![other.certificate().clone()]).await;
     let text = diff::render_text(&r);
-    let differ: Vec<&str> = r.cases.iter().filter(|c| c.verdict == Verdict::Different).map(|c| c.id.as_str()).collect();
+    let differ: Vec<&str> = r
+        .cases
+        .iter()
+        .filter(|c| c.verdict == Verdict::Different)
+        .map(|c| c.id.as_str())
+        .collect();
     assert!(differ.is_empty(), "{text}");
     assert!(r.totals.identical > 20, "{text}");
 }

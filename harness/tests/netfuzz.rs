@@ -33,7 +33,10 @@ fn config(protocol: &str, seed: u64, cases: u64) -> FuzzConfig {
 }
 
 async fn oracle_with(protocol: &str) -> Oracle {
-    let cfg = OracleConfig { ports: netfuzz::service_ports(protocol), ..OracleConfig::default() };
+    let cfg = OracleConfig {
+        ports: netfuzz::service_ports(protocol),
+        ..OracleConfig::default()
+    };
     Oracle::start(&cfg).await.expect("oracle")
 }
 
@@ -46,10 +49,16 @@ async fn against_itself(protocol: &str) {
     let refs: Vec<&Transcript> = all.iter().collect();
     let target = oracle_with(protocol).await;
     let spec = TargetSpec::addr(target.addr(protocol).expect("service").to_string());
-    let r = netfuzz::fuzz(&config(protocol, 11, 400), &refs, &spec).await.expect("fuzz");
+    let r = netfuzz::fuzz(&config(protocol, 11, 400), &refs, &spec)
+        .await
+        .expect("fuzz");
     assert!(r.cases > 0, "{}", show(&r));
     assert_eq!(r.oracle_errors + r.target_errors, 0, "{}", show(&r));
-    assert!(r.findings.is_empty(), "the oracle differs from itself:\n{}", show(&r));
+    assert!(
+        r.findings.is_empty(),
+        "the oracle differs from itself:\n{}",
+        show(&r)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,9 +95,22 @@ async fn check_written(r: &FuzzReport, target: &TargetSpec) {
         let t = parse_file(root, rel).expect("the written transcript parses");
         assert!(t.meta.tags.iter().any(|x| x == "fuzz"));
         let on_oracle = wirecheck::demo::run_case(&t, &RunOptions::default()).await;
-        assert_eq!(on_oracle.outcome, Outcome::Pass, "{}: {:?}", path.display(), on_oracle.message);
-        let on_target = runner::run_transcripts(&[&t], target, &RunOptions::default()).await.expect("run");
-        assert_ne!(on_target.cases[0].outcome, Outcome::Pass, "{} passes against the target", path.display());
+        assert_eq!(
+            on_oracle.outcome,
+            Outcome::Pass,
+            "{}: {:?}",
+            path.display(),
+            on_oracle.message
+        );
+        let on_target = runner::run_transcripts(&[&t], target, &RunOptions::default())
+            .await
+            .expect("run");
+        assert_ne!(
+            on_target.cases[0].outcome,
+            Outcome::Pass,
+            "{} passes against the target",
+            path.display()
+        );
     }
 }
 
@@ -111,7 +133,10 @@ async fn the_broken_smtp_server_is_found_out() {
         .find(|f| f.verb == "RCPT" && f.oracle.starts_with("503") && f.target.starts_with("250"))
         .unwrap_or_else(|| panic!("RCPT before MAIL not found:\n{text}"));
     assert!(rcpt.verdict.starts_with("written"), "{text}");
-    assert!(rcpt.minimised.len() <= 2, "minimised to at most EHLO + RCPT:\n{text}");
+    assert!(
+        rcpt.minimised.len() <= 2,
+        "minimised to at most EHLO + RCPT:\n{text}"
+    );
     let smuggling = r
         .findings
         .iter()
@@ -119,7 +144,11 @@ async fn the_broken_smtp_server_is_found_out() {
         .count();
     assert!(smuggling > 0, "bare-LF end of data not found:\n{text}");
     for f in r.findings.iter().filter_map(|f| f.file.as_ref()) {
-        eprintln!("--- {}\n{}", f.display(), std::fs::read_to_string(f).unwrap_or_default());
+        eprintln!(
+            "--- {}\n{}",
+            f.display(),
+            std::fs::read_to_string(f).unwrap_or_default()
+        );
     }
     check_written(&r, &spec).await;
 }
@@ -132,13 +161,20 @@ fn the_same_seed_makes_the_same_cases() {
     assert!(seeds.len() > 50, "the SMTP corpus gives seeds");
     let cfg = config("smtp", 42, 10);
     for i in [0u64, 5, 300, 301, 10_000] {
-        assert_eq!(netfuzz::case(&cfg, &seeds, i), netfuzz::case(&cfg, &seeds, i));
+        assert_eq!(
+            netfuzz::case(&cfg, &seeds, i),
+            netfuzz::case(&cfg, &seeds, i)
+        );
     }
     let other = config("smtp", 43, 10);
-    let differ = (1000..1100).filter(|&i| netfuzz::case(&cfg, &seeds, i) != netfuzz::case(&other, &seeds, i)).count();
-    assert!(differ > 50, "another seed, other cases ({differ}/100 differ)");
+    let differ = (1000..1100)
+        .filter(|&i| netfuzz::case(&cfg, &seeds, i) != netfuzz::case(&other, &seeds, i))
+        .count();
+    assert!(
+        differ > 50,
+        "another seed, other cases ({differ}/100 differ)"
+    );
 }
-
 
 /// `wirecheck fuzz` and `wirecheck diff` as a user runs them, against the broken server
 /// served by this test's runtime while the binary runs.
@@ -150,8 +186,24 @@ async fn the_command_line_fuzzes_and_diffs() {
     let bin = env!("CARGO_BIN_EXE_wirecheck");
     let fuzz = tokio::process::Command::new(bin)
         .current_dir(&root)
-        .args(["fuzz", "smtp", "--target", &srv.addr.to_string(), "--time", "5s", "--max-cases", "150"])
-        .args(["--seed", "3", "--max-findings", "2", "--minimise-time", "10s"])
+        .args([
+            "fuzz",
+            "smtp",
+            "--target",
+            &srv.addr.to_string(),
+            "--time",
+            "5s",
+            "--max-cases",
+            "150",
+        ])
+        .args([
+            "--seed",
+            "3",
+            "--max-findings",
+            "2",
+            "--minimise-time",
+            "10s",
+        ])
         .arg("--out")
         .arg(dir.path().join("out"))
         .arg("--json")
@@ -160,25 +212,51 @@ async fn the_command_line_fuzzes_and_diffs() {
         .await
         .expect("wirecheck fuzz");
     let stdout = String::from_utf8_lossy(&fuzz.stdout);
-    assert_eq!(fuzz.status.code(), Some(1), "discrepancies found: {stdout}{}", String::from_utf8_lossy(&fuzz.stderr));
+    assert_eq!(
+        fuzz.status.code(),
+        Some(1),
+        "discrepancies found: {stdout}{}",
+        String::from_utf8_lossy(&fuzz.stderr)
+    );
     assert!(stdout.contains("RCPT: code class 503"), "{stdout}");
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("fuzz.json")).expect("json")).expect("parse");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("fuzz.json")).expect("json"))
+            .expect("parse");
     assert_eq!(json["protocol"], "smtp");
     assert!(json["findings"].as_array().is_some_and(|f| !f.is_empty()));
-    let written = std::fs::read_dir(dir.path().join("out/smtp")).expect("transcripts written").count();
+    let written = std::fs::read_dir(dir.path().join("out/smtp"))
+        .expect("transcripts written")
+        .count();
     assert!(written >= 1, "{stdout}");
 
     let diff = tokio::process::Command::new(bin)
         .current_dir(&root)
-        .args(["diff", "smtp", "--target", &srv.addr.to_string(), "smtp.sequence.rcpt-before-mail", "--exact"])
+        .args([
+            "diff",
+            "smtp",
+            "--target",
+            &srv.addr.to_string(),
+            "smtp.sequence.rcpt-before-mail",
+            "--exact",
+        ])
         .arg("--json")
         .arg(dir.path().join("diff.json"))
         .output()
         .await
         .expect("wirecheck diff");
     let stdout = String::from_utf8_lossy(&diff.stdout);
-    assert_eq!(diff.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&diff.stderr));
-    assert!(stdout.contains("1 transcript(s): 0 identical, 1 different"), "{stdout}");
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("diff.json")).expect("json")).expect("parse");
+    assert_eq!(
+        diff.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
+    assert!(
+        stdout.contains("1 transcript(s): 0 identical, 1 different"),
+        "{stdout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("diff.json")).expect("json"))
+            .expect("parse");
     assert_eq!(json["cases"][0]["steps"][0]["oracle"], "503 5.5.1");
 }

@@ -62,7 +62,13 @@ impl Label {
         let v: String = String::from_utf8_lossy(w)
             .chars()
             .take(16)
-            .map(|c| if c.is_ascii_graphic() { c.to_ascii_uppercase() } else { '?' })
+            .map(|c| {
+                if c.is_ascii_graphic() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '?'
+                }
+            })
             .collect();
         if v.is_empty() { "<empty>".into() } else { v }
     }
@@ -121,7 +127,9 @@ impl Attributor {
         let mut at = 0;
         loop {
             if self.skip > 0 {
-                let n = usize::try_from(self.skip).unwrap_or(usize::MAX).min(self.partial.len() - at);
+                let n = usize::try_from(self.skip)
+                    .unwrap_or(usize::MAX)
+                    .min(self.partial.len() - at);
                 at += n;
                 self.skip -= n as u64;
                 if self.skip > 0 {
@@ -167,9 +175,15 @@ impl Attributor {
         match self.protocol.as_str() {
             "smtp" => {
                 // RFC 3030 §2: `BDAT size` is followed by exactly size octets.
-                let w: Vec<&[u8]> = line.split(|&b| b == b' ').filter(|w| !w.is_empty()).collect();
+                let w: Vec<&[u8]> = line
+                    .split(|&b| b == b' ')
+                    .filter(|w| !w.is_empty())
+                    .collect();
                 if w.first().is_some_and(|v| v.eq_ignore_ascii_case(b"BDAT")) {
-                    self.skip = w.get(1).and_then(|n| std::str::from_utf8(n).ok()?.parse().ok()).unwrap_or(0);
+                    self.skip = w
+                        .get(1)
+                        .and_then(|n| std::str::from_utf8(n).ok()?.parse().ok())
+                        .unwrap_or(0);
                 }
                 self.push(Label::Command(line));
             }
@@ -211,7 +225,10 @@ impl Attributor {
             "ftp" if unit.code.is_some_and(|c| c < 200) => self.pending.front().cloned(),
             _ => {
                 let l = self.pending.pop_front();
-                let data = l.as_ref().and_then(|(_, l)| l.command()).is_some_and(|c| verb_is(c, b"DATA"));
+                let data = l
+                    .as_ref()
+                    .and_then(|(_, l)| l.command())
+                    .is_some_and(|c| verb_is(c, b"DATA"));
                 if self.protocol == "smtp" && unit.code == Some(354) && data {
                     self.start_data();
                 }
@@ -226,7 +243,11 @@ impl Attributor {
 
     /// After `354`: the lines already queued up to `.` are content.
     fn start_data(&mut self) {
-        match self.pending.iter().position(|(_, l)| l.command() == Some(b".")) {
+        match self
+            .pending
+            .iter()
+            .position(|(_, l)| l.command() == Some(b"."))
+        {
             Some(end) => {
                 let n = self.pending.get(end).map_or(self.pushed, |(n, _)| *n);
                 self.pending.drain(..=end);
@@ -234,7 +255,8 @@ impl Attributor {
             }
             None => {
                 // Everything queued is content; the rest comes later.
-                self.pending.retain(|(_, l)| !matches!(l, Label::Command(_)));
+                self.pending
+                    .retain(|(_, l)| !matches!(l, Label::Command(_)));
                 self.in_data = true;
             }
         }
@@ -256,7 +278,9 @@ impl Attributor {
 }
 
 fn verb_is(line: &[u8], verb: &[u8]) -> bool {
-    line.split(|&b| b == b' ').next().is_some_and(|w| w.eq_ignore_ascii_case(verb))
+    line.split(|&b| b == b' ')
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case(verb))
 }
 
 /// `{n}` or `{n+}` at the end of an IMAP line.
@@ -286,7 +310,10 @@ mod tests {
     use super::*;
 
     fn smtp(code: u16) -> Unit {
-        Unit { code: Some(code), ..Unit::default() }
+        Unit {
+            code: Some(code),
+            ..Unit::default()
+        }
     }
 
     #[test]
@@ -330,7 +357,11 @@ mod tests {
         a.sent(b"\n");
         assert_eq!(a.label(&smtp(250)).verb("smtp"), "BDAT");
         assert_eq!(a.label(&smtp(250)).verb("smtp"), "NOOP");
-        assert_eq!(a.label(&smtp(500)), Label::Command(b"RCPT\nNOOP".to_vec()), "a bare LF does not end a line");
+        assert_eq!(
+            a.label(&smtp(500)),
+            Label::Command(b"RCPT\nNOOP".to_vec()),
+            "a bare LF does not end a line"
+        );
     }
 
     #[test]
@@ -347,8 +378,14 @@ mod tests {
     #[test]
     fn imap_tags_and_literals() {
         let mut a = Attributor::new("imap");
-        let untagged = Unit { kind: UnitKind::Untagged, ..Unit::default() };
-        let tagged = |t: &str| Unit { kind: UnitKind::Tagged(t.into()), ..Unit::default() };
+        let untagged = Unit {
+            kind: UnitKind::Untagged,
+            ..Unit::default()
+        };
+        let tagged = |t: &str| Unit {
+            kind: UnitKind::Tagged(t.into()),
+            ..Unit::default()
+        };
         assert_eq!(a.label(&untagged), Label::Greeting);
         a.sent(b"a1 LOGIN {5}\r\nalice secret\r\na2 SELECT INBOX\r\n");
         assert_eq!(a.label(&untagged).verb("imap"), "LOGIN");

@@ -17,16 +17,22 @@ use crate::transcript::load::protocol_from_path;
 
 /// `wirecheck diff`.
 #[derive(Debug, Clone, clap::Args)]
-#[command(after_help = "Each transcript runs against the target and a fresh oracle; every reply is compared \
+#[command(
+    after_help = "Each transcript runs against the target and a fresh oracle; every reply is compared \
 after normalisation (codes, enhanced codes, structure, POP3 bodies, IMAP kinds and data, DNS rcode/flags/records; \
-never free text, host names, dates, ids or ports). --target reference diffs the oracle against itself.")]
+never free text, host names, dates, ids or ports). --target reference diffs the oracle against itself."
+)]
 pub struct DiffArgs {
     /// The protocol: smtp, pop3, imap, ftp, dns (or message, scenarios).
     pub protocol: String,
     /// Only cases whose id contains one of these.
     pub filters: Vec<String>,
     /// The target, HOST:PORT (`reference`: another embedded oracle).
-    #[arg(long, conflicts_with = "target_cmd", required_unless_present = "target_cmd")]
+    #[arg(
+        long,
+        conflicts_with = "target_cmd",
+        required_unless_present = "target_cmd"
+    )]
     pub target: Option<String>,
     /// Start the target: a shell command with {port} (and {host}) substituted.
     #[arg(long)]
@@ -121,7 +127,11 @@ pub async fn main(a: DiffArgs) -> anyhow::Result<u8> {
     };
     let selected = selection.apply(&corpus);
     if selected.is_empty() {
-        bail!("no {} transcripts selected under {}", a.protocol, a.corpus.display());
+        bail!(
+            "no {} transcripts selected under {}",
+            a.protocol,
+            a.corpus.display()
+        );
     }
     let mut tls_roots = match &a.ca {
         Some(p) => read_pem(p)?,
@@ -139,11 +149,21 @@ pub async fn main(a: DiffArgs) -> anyhow::Result<u8> {
     let mut _own: Option<Oracle> = None;
     let mut target = match (&a.target, &a.target_cmd) {
         (Some(t), _) if t.eq_ignore_ascii_case("reference") => {
-            let o = OracleFactory::default().start().await.context("starting the reference target")?;
-            let service = crate::demo::service_for(selected.first().copied().context("no transcript")?);
-            let addr = o.addr(service).with_context(|| format!("the oracle has no {service} service"))?;
+            let o = OracleFactory::default()
+                .start()
+                .await
+                .context("starting the reference target")?;
+            let service =
+                crate::demo::service_for(selected.first().copied().context("no transcript")?);
+            let addr = o
+                .addr(service)
+                .with_context(|| format!("the oracle has no {service} service"))?;
             let mut spec = TargetSpec::addr(addr.to_string());
-            spec.services = o.services().iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+            spec.services = o
+                .services()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect();
             spec.name = Some("reference (shared instance)".into());
             tls_roots.push(o.certificate().clone());
             fixtures = Fixtures::reference();
@@ -165,7 +185,12 @@ pub async fn main(a: DiffArgs) -> anyhow::Result<u8> {
         fixtures,
         ..RunOptions::default()
     };
-    let opts = DiffOptions { run, oracle: OracleSpec::parse(&a.oracle), jobs: a.jobs.max(1), ignore: a.ignore.clone() };
+    let opts = DiffOptions {
+        run,
+        oracle: OracleSpec::parse(&a.oracle),
+        jobs: a.jobs.max(1),
+        ignore: a.ignore.clone(),
+    };
     eprintln!(
         "wirecheck diff {}: {} transcript(s), oracle {} vs target {}",
         a.protocol,
@@ -179,7 +204,8 @@ pub async fn main(a: DiffArgs) -> anyhow::Result<u8> {
     print!("{}", super::render_text(&r));
     if let Some(p) = &a.json {
         let f = std::fs::File::create(p).with_context(|| format!("writing {}", p.display()))?;
-        serde_json::to_writer_pretty(std::io::BufWriter::new(f), &r).with_context(|| format!("writing {}", p.display()))?;
+        serde_json::to_writer_pretty(std::io::BufWriter::new(f), &r)
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     if let Some(d) = &a.report {
         let mut oracle = r.oracle_report.clone();
@@ -192,8 +218,11 @@ pub async fn main(a: DiffArgs) -> anyhow::Result<u8> {
             duration_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
             targets: vec![oracle, r.target_report.clone()],
         };
-        let index = wirecheck_reports::index::write_all(&report, d).with_context(|| format!("writing {}", d.display()))?;
+        let index = wirecheck_reports::index::write_all(&report, d)
+            .with_context(|| format!("writing {}", d.display()))?;
         eprintln!("report: {}", index.display());
     }
-    Ok(u8::from(r.cases.iter().any(|c| c.verdict == Verdict::Different)))
+    Ok(u8::from(
+        r.cases.iter().any(|c| c.verdict == Verdict::Different),
+    ))
 }

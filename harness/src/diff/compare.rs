@@ -46,7 +46,10 @@ impl StepDiff {
     /// The discrepancy class: verb, kind and the two short forms
     /// (`RCPT: code class 503 → 250`).
     pub fn class(&self) -> String {
-        format!("{}: {} {} → {}", self.verb, self.kind, self.oracle, self.target)
+        format!(
+            "{}: {} {} → {}",
+            self.verb, self.kind, self.oracle, self.target
+        )
     }
 }
 
@@ -60,14 +63,32 @@ struct Side {
 }
 
 fn side(protocol: &str, label: &Label, item: Option<&Item>) -> Side {
-    let none = Side { short: "none".into(), detail: "(no unit)".into(), raw: String::new(), norm: None, malformed: false };
+    let none = Side {
+        short: "none".into(),
+        detail: "(no unit)".into(),
+        raw: String::new(),
+        norm: None,
+        malformed: false,
+    };
     let Some(item) = item else { return none };
     match &item.unit {
         Err(e) if e == NO_REPLY => none,
-        Err(e) => Side { short: "malformed".into(), detail: e.clone(), raw: String::new(), norm: None, malformed: true },
+        Err(e) => Side {
+            short: "malformed".into(),
+            detail: e.clone(),
+            raw: String::new(),
+            norm: None,
+            malformed: true,
+        },
         Ok(u) => {
             let n = normalise(protocol, label.command(), u);
-            Side { short: n.short(), detail: n.to_string(), raw: raw_of(u), norm: Some(n), malformed: false }
+            Side {
+                short: n.short(),
+                detail: n.to_string(),
+                raw: raw_of(u),
+                norm: Some(n),
+                malformed: false,
+            }
         }
     }
 }
@@ -81,7 +102,11 @@ fn kind_name(field: &str, a: &Norm, b: &Norm) -> String {
     match field {
         "code" => {
             let class = |n: &Norm| n.get("code").and_then(|c| c.chars().next());
-            if class(a) != class(b) { "code class".into() } else { "code".into() }
+            if class(a) != class(b) {
+                "code class".into()
+            } else {
+                "code".into()
+            }
         }
         f => f.to_string(),
     }
@@ -104,7 +129,12 @@ pub fn compare_items(
         if let (Some(o), None, Some(r)) = (o, t, reached)
             && o.ordinal.is_some_and(|n| n >= r)
         {
-            return (out, Some(format!("`{conn}` unit {i} on: not reached by the target's run")));
+            return (
+                out,
+                Some(format!(
+                    "`{conn}` unit {i} on: not reached by the target's run"
+                )),
+            );
         }
         let label = o.or(t).map_or(Label::Unsolicited, |x| x.label.clone());
         let so = side(protocol, &label, o);
@@ -147,7 +177,10 @@ mod tests {
             unit: Ok(Unit {
                 code: Some(code),
                 raw: format!("{code} x\r\n").into_bytes(),
-                lines: vec![crate::protocol::UnitLine { text: b"x".to_vec(), ..Default::default() }],
+                lines: vec![crate::protocol::UnitLine {
+                    text: b"x".to_vec(),
+                    ..Default::default()
+                }],
                 ..Unit::default()
             }),
         }

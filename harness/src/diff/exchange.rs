@@ -56,21 +56,46 @@ fn kinds(t: &Transcript) -> BTreeMap<String, Kind> {
     let main = framing_protocol(&t.meta.protocol).to_string();
     let transport = protocol::by_name(&main).map_or(Transport::Stream, |p| p.default_transport());
     let mut m = BTreeMap::new();
-    m.insert("main".to_string(), Kind { protocol: main, transport, data: false });
+    m.insert(
+        "main".to_string(),
+        Kind {
+            protocol: main,
+            transport,
+            data: false,
+        },
+    );
     for s in &t.steps {
         match &s.kind {
-            StepKind::Connect { name, kind, protocol, .. } => {
+            StepKind::Connect {
+                name,
+                kind,
+                protocol,
+                ..
+            } => {
                 let k = Kind {
                     protocol: protocol.clone(),
-                    transport: if *kind == ConnectKind::Udp { Transport::Datagram } else { Transport::Stream },
+                    transport: if *kind == ConnectKind::Udp {
+                        Transport::Datagram
+                    } else {
+                        Transport::Stream
+                    },
                     data: *kind == ConnectKind::Passive,
                 };
                 m.insert(name.clone(), k);
             }
-            StepKind::Listen { name, udp, protocol, .. } => {
+            StepKind::Listen {
+                name,
+                udp,
+                protocol,
+                ..
+            } => {
                 let k = Kind {
                     protocol: protocol.clone(),
-                    transport: if *udp { Transport::Datagram } else { Transport::Stream },
+                    transport: if *udp {
+                        Transport::Datagram
+                    } else {
+                        Transport::Stream
+                    },
                     data: true,
                 };
                 m.insert(name.clone(), k);
@@ -98,10 +123,20 @@ impl Live {
         } else {
             protocol::by_name(&kind.protocol).and_then(|p| p.reply_framer(kind.transport).ok())
         };
-        let protocol = if kind.data { "data".to_string() } else { kind.protocol.clone() };
+        let protocol = if kind.data {
+            "data".to_string()
+        } else {
+            kind.protocol.clone()
+        };
         Live {
             attributor: Attributor::new(&kind.protocol),
-            out: ConnUnits { conn: key.clone(), protocol, sent_bytes: 0, commands_sent: 0, items: Vec::new() },
+            out: ConnUnits {
+                conn: key.clone(),
+                protocol,
+                sent_bytes: 0,
+                commands_sent: 0,
+                items: Vec::new(),
+            },
             order,
             kind,
             framer,
@@ -133,14 +168,22 @@ impl Live {
             return;
         };
         if self.kind.transport == Transport::Datagram {
-            let parts = if self.kind.protocol == "dns" { split_dns(b) } else { vec![b] };
+            let parts = if self.kind.protocol == "dns" {
+                split_dns(b)
+            } else {
+                vec![b]
+            };
             for d in parts {
                 let unit = f.decode_datagram(d, limits).map_err(|e| e.to_string());
                 let (label, ordinal) = match &unit {
                     Ok(u) => self.attributor.label_ordinal(u),
                     Err(_) => self.attributor.label_ordinal(&Unit::default()),
                 };
-                self.out.items.push(Item { label, ordinal, unit });
+                self.out.items.push(Item {
+                    label,
+                    ordinal,
+                    unit,
+                });
             }
             return;
         }
@@ -150,11 +193,19 @@ impl Live {
                 Ok(Some((n, u))) => {
                     self.buf.drain(..n.min(self.buf.len()));
                     let (label, ordinal) = self.attributor.label_ordinal(&u);
-                    self.out.items.push(Item { label, ordinal, unit: Ok(u) });
+                    self.out.items.push(Item {
+                        label,
+                        ordinal,
+                        unit: Ok(u),
+                    });
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    self.out.items.push(Item { label: Label::Unsolicited, ordinal: None, unit: Err(e.to_string()) });
+                    self.out.items.push(Item {
+                        label: Label::Unsolicited,
+                        ordinal: None,
+                        unit: Err(e.to_string()),
+                    });
                     self.broken = true;
                     break;
                 }
@@ -165,12 +216,24 @@ impl Live {
     fn finish(mut self) -> ConnUnits {
         if self.kind.data {
             if !self.buf.is_empty() {
-                let u = Unit { text: self.buf.clone(), raw: std::mem::take(&mut self.buf), ..Unit::default() };
-                self.out.items.push(Item { label: Label::Unsolicited, ordinal: None, unit: Ok(u) });
+                let u = Unit {
+                    text: self.buf.clone(),
+                    raw: std::mem::take(&mut self.buf),
+                    ..Unit::default()
+                };
+                self.out.items.push(Item {
+                    label: Label::Unsolicited,
+                    ordinal: None,
+                    unit: Ok(u),
+                });
             }
         } else if !self.broken && !self.buf.is_empty() {
             let msg = format!("an incomplete unit at the end ({} bytes)", self.buf.len());
-            self.out.items.push(Item { label: Label::Unsolicited, ordinal: None, unit: Err(msg) });
+            self.out.items.push(Item {
+                label: Label::Unsolicited,
+                ordinal: None,
+                unit: Err(msg),
+            });
         }
         self.out.commands_sent = self.attributor.commands_sent();
         self.out
@@ -197,7 +260,11 @@ pub fn rebuild(t: &Transcript, exchange: &[Event], limits: &Limits) -> Vec<ConnU
                 }
                 let n = opened.entry(name.to_string()).or_insert(0);
                 *n += 1;
-                let key = if *n == 1 { name.to_string() } else { format!("{name}#{n}") };
+                let key = if *n == 1 {
+                    name.to_string()
+                } else {
+                    format!("{name}#{n}")
+                };
                 let kind = kinds.get(name).cloned().unwrap_or(Kind {
                     protocol: "data".into(),
                     transport: Transport::Stream,
@@ -209,8 +276,12 @@ pub fn rebuild(t: &Transcript, exchange: &[Event], limits: &Limits) -> Vec<ConnU
                 order += 1;
             }
             Direction::Sent | Direction::Received => {
-                let Some(l) = live.get_mut(name) else { continue };
-                let Some(bytes) = unescape_bytes(&ev.data) else { continue };
+                let Some(l) = live.get_mut(name) else {
+                    continue;
+                };
+                let Some(bytes) = unescape_bytes(&ev.data) else {
+                    continue;
+                };
                 if ev.dir == Direction::Sent {
                     l.sent(&bytes);
                 } else {
@@ -238,7 +309,9 @@ pub fn split_dns(b: &[u8]) -> Vec<&[u8]> {
         return vec![b];
     }
     while out.len() < 16 {
-        let cut = (12..=rest.len()).find(|&n| decode(&rest[..n]).is_ok()).unwrap_or(rest.len());
+        let cut = (12..=rest.len())
+            .find(|&n| decode(&rest[..n]).is_ok())
+            .unwrap_or(rest.len());
         let (msg, tail) = rest.split_at(cut);
         if tail.is_empty() || decode(tail).is_err() {
             out.push(rest);
@@ -257,8 +330,17 @@ mod tests {
     use wirecheck_reports::escape_bytes;
 
     fn ev(conn: &str, dir: Direction, data: &[u8]) -> Event {
-        let data = if dir == Direction::Note { String::from_utf8_lossy(data).into_owned() } else { escape_bytes(data) };
-        Event { t_ms: 0, conn: conn.into(), dir, data }
+        let data = if dir == Direction::Note {
+            String::from_utf8_lossy(data).into_owned()
+        } else {
+            escape_bytes(data)
+        };
+        Event {
+            t_ms: 0,
+            conn: conn.into(),
+            dir,
+            data,
+        }
     }
 
     #[test]

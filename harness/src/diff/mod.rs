@@ -88,7 +88,12 @@ pub struct DiffOptions {
 impl Default for DiffOptions {
     fn default() -> Self {
         let run = RunOptions::default();
-        DiffOptions { jobs: run.jobs, run, oracle: OracleSpec::Reference, ignore: Vec::new() }
+        DiffOptions {
+            jobs: run.jobs,
+            run,
+            oracle: OracleSpec::Reference,
+            ignore: Vec::new(),
+        }
     }
 }
 
@@ -211,11 +216,17 @@ pub async fn diff(
                 o.progress = None;
                 let mut spec = TargetSpec::addr(a.clone());
                 spec.name = Some(format!("oracle {a}"));
-                runner::run_transcripts(transcripts, &spec, &o).await.map_err(DiffError::Oracle)
+                runner::run_transcripts(transcripts, &spec, &o)
+                    .await
+                    .map_err(DiffError::Oracle)
             }
         }
     };
-    let target_run = async { runner::run_transcripts(transcripts, target, &opts.run).await.map_err(DiffError::Target) };
+    let target_run = async {
+        runner::run_transcripts(transcripts, target, &opts.run)
+            .await
+            .map_err(DiffError::Target)
+    };
     let (oracle_report, target_report) = tokio::join!(oracle_run, target_run);
     let (oracle_report, target_report) = (oracle_report?, target_report?);
     let cases: Vec<CaseDiff> = transcripts
@@ -266,14 +277,25 @@ pub fn compare_case(
     ignore: &[String],
 ) -> CaseDiff {
     if t.meta.role == Role::Server {
-        return not_compared(t, oracle, target, "a server-role case (it tests clients)".into());
+        return not_compared(
+            t,
+            oracle,
+            target,
+            "a server-role case (it tests clients)".into(),
+        );
     }
     if matches!(oracle.outcome, Outcome::Error | Outcome::Skipped) {
-        let why = format!("the oracle did not run it: {}", oracle.message.clone().unwrap_or_default());
+        let why = format!(
+            "the oracle did not run it: {}",
+            oracle.message.clone().unwrap_or_default()
+        );
         return not_compared(t, oracle, target, why);
     }
     if target.outcome == Outcome::Skipped {
-        let why = format!("skipped for the target: {}", target.message.clone().unwrap_or_default());
+        let why = format!(
+            "skipped for the target: {}",
+            target.message.clone().unwrap_or_default()
+        );
         return not_compared(t, oracle, target, why);
     }
     let oc = exchange::rebuild(t, &oracle.exchange, limits);
@@ -282,7 +304,10 @@ pub fn compare_case(
     // An error other than silence (TLS, a refused connection…) stopped the harness, not
     // the target: what the oracle answered after it was never asked of the target.
     let harness_stopped = target.outcome == Outcome::Error
-        && !target.message.as_deref().is_some_and(|m| m.contains("nothing arrived"));
+        && !target
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("nothing arrived"));
     let mut steps = Vec::new();
     let mut notes = Vec::new();
     for o in &oc {
@@ -299,7 +324,8 @@ pub fn compare_case(
             notes.push(format!("`{}`: not opened by the target's run", o.conn));
             continue;
         }
-        let (d, note) = compare::compare_items(&o.protocol, &o.conn, &o.items, titems, reached, ignore);
+        let (d, note) =
+            compare::compare_items(&o.protocol, &o.conn, &o.items, titems, reached, ignore);
         steps.extend(d);
         notes.extend(note);
     }

@@ -156,15 +156,25 @@ fn words(b: &[u8]) -> Vec<String> {
 /// EHLO (RFC 5321 §4.1.1.1) the keywords of the extension lines.
 fn smtp(verb: &str, u: &Unit) -> Norm {
     let mut n = Norm::default();
-    n.push("code", u.code.map(|c| format!("{c:03}")).unwrap_or_default());
-    let first = u.lines.first().map(|l| l.text.as_slice()).unwrap_or_default();
+    n.push(
+        "code",
+        u.code.map(|c| format!("{c:03}")).unwrap_or_default(),
+    );
+    let first = u
+        .lines
+        .first()
+        .map(|l| l.text.as_slice())
+        .unwrap_or_default();
     let word = first.split(|&b| b == b' ').next().unwrap_or_default();
     let enhanced = wirecheck_smtp::codec::parse_enhanced(word)
         .map(|(c, s, d)| format!("{c}.{s}.{d}"))
         .unwrap_or_default();
     n.push("enhanced", enhanced);
     if (verb == "EHLO") && u.code == Some(250) {
-        n.push("keywords", keywords(u.lines.iter().skip(1).map(|l| &l.text[..])));
+        n.push(
+            "keywords",
+            keywords(u.lines.iter().skip(1).map(|l| &l.text[..])),
+        );
     }
     n
 }
@@ -182,18 +192,30 @@ fn keywords<'a>(lines: impl Iterator<Item = &'a [u8]>) -> String {
 /// feature names, RFC 3659 SIZE's value.
 fn ftp(verb: &str, u: &Unit) -> Norm {
     let mut n = Norm::default();
-    n.push("code", u.code.map(|c| format!("{c:03}")).unwrap_or_default());
+    n.push(
+        "code",
+        u.code.map(|c| format!("{c:03}")).unwrap_or_default(),
+    );
     match (u.code, verb) {
         (Some(257), _) => {
-            let text = String::from_utf8_lossy(u.lines.first().map(|l| &l.text[..]).unwrap_or_default()).into_owned();
+            let text =
+                String::from_utf8_lossy(u.lines.first().map(|l| &l.text[..]).unwrap_or_default())
+                    .into_owned();
             n.push("path", quoted_path(&text).unwrap_or_default());
         }
         (Some(211), "FEAT") => {
-            let middle = u.lines.iter().filter(|l| l.code.is_none()).map(|l| &l.wire[..]);
+            let middle = u
+                .lines
+                .iter()
+                .filter(|l| l.code.is_none())
+                .map(|l| &l.wire[..]);
             n.push("features", keywords(middle));
         }
         (Some(213), "SIZE") => {
-            n.push("value", String::from_utf8_lossy(&u.subject).trim().to_string());
+            n.push(
+                "value",
+                String::from_utf8_lossy(&u.subject).trim().to_string(),
+            );
         }
         _ => {}
     }
@@ -245,7 +267,10 @@ fn pop3(verb: &str, command: Option<&[u8]>, u: &Unit) -> Norm {
     let has_arg = command.is_some_and(|c| words(c).len() > 1);
     let w = words(&u.subject);
     match (verb, has_arg) {
-        ("STAT", _) | ("LIST", true) => n.push("data", w.iter().take(2).cloned().collect::<Vec<_>>().join(" ")),
+        ("STAT", _) | ("LIST", true) => n.push(
+            "data",
+            w.iter().take(2).cloned().collect::<Vec<_>>().join(" "),
+        ),
         // The unique-id is the server's choice (RFC 1939 §7): only the message number.
         ("UIDL", true) => n.push("data", w.first().cloned().unwrap_or_default()),
         _ => {}
@@ -261,13 +286,22 @@ fn pop3(verb: &str, command: Option<&[u8]>, u: &Unit) -> Norm {
                     .collect();
                 n.push("body", numbers.join(" "));
             }
-            "CAPA" => n.push("capabilities", keywords(u.lines.iter().skip(1).map(|l| &l.wire[..]))),
-            "AUTH" => n.push("mechanisms", keywords(u.lines.iter().skip(1).map(|l| &l.wire[..]))),
+            "CAPA" => n.push(
+                "capabilities",
+                keywords(u.lines.iter().skip(1).map(|l| &l.wire[..])),
+            ),
+            "AUTH" => n.push(
+                "mechanisms",
+                keywords(u.lines.iter().skip(1).map(|l| &l.wire[..])),
+            ),
             _ => n.push("body", wirecheck_reports::escape_bytes(body)),
         }
     }
     if !u.violations.is_empty() {
-        n.push("stuffing", format!("{} unstuffed line(s)", u.violations.len()));
+        n.push(
+            "stuffing",
+            format!("{} unstuffed line(s)", u.violations.len()),
+        );
     }
     n
 }
@@ -304,8 +338,10 @@ fn imap(u: &Unit) -> Norm {
                 n.push("code", code_atom(&rest));
             } else if upper == "CAPABILITY" {
                 n.push("type", upper);
-                let caps: BTreeSet<String> =
-                    rest.split_ascii_whitespace().map(|c| c.to_ascii_uppercase()).collect();
+                let caps: BTreeSet<String> = rest
+                    .split_ascii_whitespace()
+                    .map(|c| c.to_ascii_uppercase())
+                    .collect();
                 n.push("data", caps.into_iter().collect::<Vec<_>>().join(" "));
             } else {
                 n.push("type", upper);
@@ -320,7 +356,7 @@ fn imap(u: &Unit) -> Norm {
 fn code_atom(text: &str) -> String {
     text.strip_prefix('[')
         .map(|r| {
-            r.split(|c: char| c == ']' || c == ' ')
+            r.split([']', ' '])
                 .next()
                 .unwrap_or_default()
                 .to_ascii_uppercase()
@@ -383,7 +419,13 @@ fn dns(u: &Unit) -> Norm {
         "edns",
         msg.edns
             .as_ref()
-            .map(|e| format!("version {}{}", e.version, if e.dnssec_ok { " do" } else { "" }))
+            .map(|e| {
+                format!(
+                    "version {}{}",
+                    e.version,
+                    if e.dnssec_ok { " do" } else { "" }
+                )
+            })
             .unwrap_or_default(),
     );
     n
@@ -395,13 +437,22 @@ static REDACTIONS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     let list = [
         // RFC 5322 §3.3 date-time.
         (
-            format!(r"(?i)\b(?:(?:{days}),\s*)?\d{{1,2}}\s+(?:{months})\s+\d{{2,4}}\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?:\s*[+-]\d{{4}}|\s*[A-Z]{{2,5}})?"),
+            format!(
+                r"(?i)\b(?:(?:{days}),\s*)?\d{{1,2}}\s+(?:{months})\s+\d{{2,4}}\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?:\s*[+-]\d{{4}}|\s*[A-Z]{{2,5}})?"
+            ),
             "<date>",
         ),
         // RFC 9051 date-time (INTERNALDATE).
-        (format!(r#"(?i)\d{{1,2}}-(?:{months})-\d{{4}} \d{{2}}:\d{{2}}:\d{{2}} [+-]\d{{4}}"#), "<date>"),
+        (
+            format!(r#"(?i)\d{{1,2}}-(?:{months})-\d{{4}} \d{{2}}:\d{{2}}:\d{{2}} [+-]\d{{4}}"#),
+            "<date>",
+        ),
         // ISO 8601 and RFC 3659 time-val.
-        (r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?".into(), "<date>"),
+        (
+            r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+                .into(),
+            "<date>",
+        ),
         (r"\b\d{14}(?:\.\d+)?\b".into(), "<date>"),
         (r"\b\d{2}:\d{2}:\d{2}\b".into(), "<time>"),
         // Addresses and ports (RFC 959 PASV tuples, RFC 2428 EPSV).
@@ -410,7 +461,10 @@ static REDACTIONS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?\b".into(), "<ip>"),
         (r"\[[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*\]".into(), "[<ip>]"),
         // Host names (two or more dots, at least one letter).
-        (r"\b(?:[A-Za-z0-9-]+\.){2,}[A-Za-z][A-Za-z0-9-]*\.?".into(), "<host>"),
+        (
+            r"\b(?:[A-Za-z0-9-]+\.){2,}[A-Za-z][A-Za-z0-9-]*\.?".into(),
+            "<host>",
+        ),
         // UIDVALIDITY-like numbers.
         (r"\b[0-9]{6,}\b".into(), "<id>"),
     ];
@@ -436,8 +490,13 @@ pub fn redact(text: &str) -> String {
         s = re
             .replace_all(&s, |c: &regex::Captures<'_>| {
                 let t = &c[0];
-                let mixed = t.bytes().any(|b| b.is_ascii_digit()) && t.bytes().any(|b| b.is_ascii_alphabetic());
-                if mixed { "<id>".to_string() } else { t.to_string() }
+                let mixed = t.bytes().any(|b| b.is_ascii_digit())
+                    && t.bytes().any(|b| b.is_ascii_alphabetic());
+                if mixed {
+                    "<id>".to_string()
+                } else {
+                    t.to_string()
+                }
             })
             .into_owned();
     }
@@ -483,8 +542,16 @@ mod tests {
 
     #[test]
     fn ehlo_keywords_are_a_set() {
-        let a = &units("smtp", b"", b"250-mx.one\r\n250-SIZE 100\r\n250 PIPELINING\r\n")[0];
-        let b = &units("smtp", b"", b"250-other.host says hi\r\n250-pipelining\r\n250 SIZE 5\r\n")[0];
+        let a = &units(
+            "smtp",
+            b"",
+            b"250-mx.one\r\n250-SIZE 100\r\n250 PIPELINING\r\n",
+        )[0];
+        let b = &units(
+            "smtp",
+            b"",
+            b"250-other.host says hi\r\n250-pipelining\r\n250 SIZE 5\r\n",
+        )[0];
         let c = &units("smtp", b"", b"250-x\r\n250 SIZE 5\r\n")[0];
         let n = |u| normalise("smtp", Some(b"EHLO me"), u);
         assert_eq!(n(a), n(b));
@@ -500,12 +567,27 @@ mod tests {
             b"+OK hi <1.2@host>\r\n+OK 2 320\r\n+OK\r\n1 120\r\n2 200\r\n.\r\n+OK 1 abc\r\n+OK\r\nSubject: x\r\n\r\n..dot\r\n.\r\n",
         );
         assert_eq!(u.len(), 5);
-        assert_eq!(normalise("pop3", Some(b"STAT"), &u[1]).get("data"), Some("2 320"));
-        assert_eq!(normalise("pop3", Some(b"LIST"), &u[2]).get("body"), Some("1 120\\r\\n2 200\\r\\n"));
-        assert_eq!(normalise("pop3", Some(b"UIDL 1"), &u[3]).get("data"), Some("1"));
-        assert_eq!(normalise("pop3", Some(b"RETR 1"), &u[4]).get("body"), Some("Subject: x\\r\\n\\r\\n.dot\\r\\n"));
+        assert_eq!(
+            normalise("pop3", Some(b"STAT"), &u[1]).get("data"),
+            Some("2 320")
+        );
+        assert_eq!(
+            normalise("pop3", Some(b"LIST"), &u[2]).get("body"),
+            Some("1 120\\r\\n2 200\\r\\n")
+        );
+        assert_eq!(
+            normalise("pop3", Some(b"UIDL 1"), &u[3]).get("data"),
+            Some("1")
+        );
+        assert_eq!(
+            normalise("pop3", Some(b"RETR 1"), &u[4]).get("body"),
+            Some("Subject: x\\r\\n\\r\\n.dot\\r\\n")
+        );
         let err = &units("pop3", b"", b"-ERR [IN-USE] locked\r\n")[0];
-        assert_eq!(normalise("pop3", Some(b"PASS x"), err).short(), "-ERR IN-USE");
+        assert_eq!(
+            normalise("pop3", Some(b"PASS x"), err).short(),
+            "-ERR IN-USE"
+        );
     }
 
     #[test]
@@ -520,14 +602,28 @@ mod tests {
         assert_eq!(n[1].get("number"), Some("2"));
         assert_eq!(n[3].short(), "tagged NO TRYCREATE");
         assert_eq!(n[4].short(), "continuation");
-        assert_eq!(n[5].get("data"), Some("(INTERNALDATE \"<date>\" FLAGS (\\Seen))"));
+        assert_eq!(
+            n[5].get("data"),
+            Some("(INTERNALDATE \"<date>\" FLAGS (\\Seen))")
+        );
     }
 
     #[test]
     fn ftp_path_and_features() {
-        let u = units("ftp", b"", b"257 \"/a \"\"b\"\"\" is current\r\n211-Features:\r\n MDTM\r\n SIZE 1\r\n211 End\r\n")[..].to_vec();
-        assert_eq!(normalise("ftp", Some(b"PWD"), &u[0]).get("path"), Some("/a \"b\""));
-        assert_eq!(normalise("ftp", Some(b"FEAT"), &u[1]).get("features"), Some("MDTM SIZE"));
+        let u = units(
+            "ftp",
+            b"",
+            b"257 \"/a \"\"b\"\"\" is current\r\n211-Features:\r\n MDTM\r\n SIZE 1\r\n211 End\r\n",
+        )[..]
+            .to_vec();
+        assert_eq!(
+            normalise("ftp", Some(b"PWD"), &u[0]).get("path"),
+            Some("/a \"b\"")
+        );
+        assert_eq!(
+            normalise("ftp", Some(b"FEAT"), &u[1]).get("features"),
+            Some("MDTM SIZE")
+        );
     }
 
     #[test]
@@ -537,21 +633,36 @@ mod tests {
         q.header.qr = true;
         q.header.aa = true;
         let raw = codec::encode(&q);
-        let u = Unit { raw, ..Unit::default() };
+        let u = Unit {
+            raw,
+            ..Unit::default()
+        };
         let n = normalise("dns", None, &u);
         assert_eq!(n.get("rcode"), Some("NOERROR"));
         assert_eq!(n.get("flags"), Some("qr aa rd"));
         assert_eq!(n.get("id"), Some("7"));
-        let bad = Unit { raw: vec![1, 2, 3], ..Unit::default() };
-        assert_eq!(normalise("dns", None, &bad).get("rcode"), Some("(undecodable)"));
+        let bad = Unit {
+            raw: vec![1, 2, 3],
+            ..Unit::default()
+        };
+        assert_eq!(
+            normalise("dns", None, &bad).get("rcode"),
+            Some("(undecodable)")
+        );
     }
 
     #[test]
     fn redaction() {
-        assert_eq!(redact("Tue, 02 Jan 2024 10:00:00 +0000 from 127.0.0.1:2525"), "<date> from <ip>");
+        assert_eq!(
+            redact("Tue, 02 Jan 2024 10:00:00 +0000 from 127.0.0.1:2525"),
+            "<date> from <ip>"
+        );
         assert_eq!(redact("queued as 4F2A9C1B3D"), "queued as <id>");
         assert_eq!(redact("mail.example.test ESMTP"), "<host> ESMTP");
-        assert_eq!(redact("Entering Passive Mode (127,0,0,1,4,1)"), "Entering Passive Mode (<addr>)");
+        assert_eq!(
+            redact("Entering Passive Mode (127,0,0,1,4,1)"),
+            "Entering Passive Mode (<addr>)"
+        );
         assert_eq!(redact("2 messages"), "2 messages");
     }
 }

@@ -14,16 +14,22 @@ use crate::target::TargetSpec;
 
 /// `wirecheck fuzz`.
 #[derive(Debug, Clone, clap::Args)]
-#[command(after_help = "Sessions come from the corpus (every transcript's sends first, unchanged) and the \
+#[command(
+    after_help = "Sessions come from the corpus (every transcript's sends first, unchanged) and the \
 protocol's grammar, mutated (case, white space, bare CR/LF, NUL, 8-bit, over-long lines, repeated and \
 dropped commands, pipelining). Each goes to the target and the oracle; discrepancies are grouped by class, \
 minimised and written to OUT/PROTOCOL/ as transcripts that pass against the oracle and fail against the \
-target (checked before writing). --target reference fuzzes the oracle against itself.")]
+target (checked before writing). --target reference fuzzes the oracle against itself."
+)]
 pub struct FuzzArgs {
     /// The protocol: smtp, pop3, imap, ftp, dns.
     pub protocol: String,
     /// The target, HOST:PORT (`reference`: another embedded oracle).
-    #[arg(long, conflicts_with = "target_cmd", required_unless_present = "target_cmd")]
+    #[arg(
+        long,
+        conflicts_with = "target_cmd",
+        required_unless_present = "target_cmd"
+    )]
     pub target: Option<String>,
     /// Start the target: a shell command with {port} (and {host}); restarted when it dies.
     #[arg(long)]
@@ -81,20 +87,31 @@ pub struct FuzzArgs {
 /// Run `wirecheck fuzz`.
 pub async fn main(a: FuzzArgs) -> anyhow::Result<u8> {
     if !super::PROTOCOLS.contains(&a.protocol.as_str()) {
-        bail!("no fuzzing grammar for `{}` (one of {})", a.protocol, super::PROTOCOLS.join(", "));
+        bail!(
+            "no fuzzing grammar for `{}` (one of {})",
+            a.protocol,
+            super::PROTOCOLS.join(", ")
+        );
     }
     let corpus = if a.no_corpus {
         Vec::new()
     } else {
-        let (c, _) = crate::corpus::load_lenient(&a.corpus).with_context(|| format!("loading {}", a.corpus.display()))?;
+        let (c, _) = crate::corpus::load_lenient(&a.corpus)
+            .with_context(|| format!("loading {}", a.corpus.display()))?;
         c.transcripts
     };
     let refs: Vec<_> = corpus.iter().collect();
     let mut _own: Option<(Oracle, tempfile::TempDir)> = None;
     let target = match (&a.target, &a.target_cmd) {
         (Some(t), _) if t.eq_ignore_ascii_case("reference") => {
-            let (o, dir) = super::start_oracle(&a.protocol).await.context("starting the reference target")?;
-            let service = if a.protocol == "dns" { "dns" } else { a.protocol.as_str() };
+            let (o, dir) = super::start_oracle(&a.protocol)
+                .await
+                .context("starting the reference target")?;
+            let service = if a.protocol == "dns" {
+                "dns"
+            } else {
+                a.protocol.as_str()
+            };
             let addr = o.addr(service).context("no service")?;
             let mut spec = TargetSpec::addr(addr.to_string());
             spec.name = Some("reference (second instance)".into());
@@ -112,7 +129,11 @@ pub async fn main(a: FuzzArgs) -> anyhow::Result<u8> {
     cfg.jobs = a.jobs.max(1);
     cfg.out = a.out.clone();
     cfg.oracle = OracleSpec::parse(&a.oracle);
-    cfg.timing = Timing { idle: a.idle, udp_wait: a.udp_wait, ..Timing::default() };
+    cfg.timing = Timing {
+        idle: a.idle,
+        udp_wait: a.udp_wait,
+        ..Timing::default()
+    };
     cfg.ignore = a.ignore.clone();
     cfg.use_corpus = !a.no_corpus;
     cfg.max_findings = a.max_findings;
@@ -126,13 +147,15 @@ pub async fn main(a: FuzzArgs) -> anyhow::Result<u8> {
         cfg.oracle.describe(),
         target.describe(),
         humantime::format_duration(a.time),
-        a.max_cases.map_or("unlimited".to_string(), |n| n.to_string())
+        a.max_cases
+            .map_or("unlimited".to_string(), |n| n.to_string())
     );
     let r = super::fuzz(&cfg, &refs, &target).await?;
     print!("{}", super::render_text(&r));
     if let Some(p) = &a.json {
         let f = std::fs::File::create(p).with_context(|| format!("writing {}", p.display()))?;
-        serde_json::to_writer_pretty(std::io::BufWriter::new(f), &r).with_context(|| format!("writing {}", p.display()))?;
+        serde_json::to_writer_pretty(std::io::BufWriter::new(f), &r)
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     Ok(u8::from(!r.findings.is_empty()))
 }

@@ -55,13 +55,23 @@ fn fnv(seq: &Sequence) -> u64 {
 pub fn slug(d: &StepDiff, seq: &Sequence) -> String {
     let mut s: String = format!("{}-{}", d.verb, d.kind)
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     while s.contains("--") {
         s = s.replace("--", "-");
     }
     let s = s.trim_matches('-');
-    format!("{}-{:08x}", if s.is_empty() { "x" } else { s }, fnv(seq) as u32)
+    format!(
+        "{}-{:08x}",
+        if s.is_empty() { "x" } else { s },
+        fnv(seq) as u32
+    )
 }
 
 /// Bytes as template text (docs/transcripts.md "Sending"): escapes for control and 8-bit
@@ -121,13 +131,32 @@ fn expect(protocol: &str, label: &Label, u: &Unit, field: Option<&str>) -> Vec<S
             Some("keywords" | "features") => {
                 let mut v = vec![format!("S: {code} *")];
                 for l in u.lines.iter().skip(1) {
-                    let kw = l.text.split(|b| b.is_ascii_whitespace()).find(|w| !w.is_empty()).unwrap_or_default();
-                    v.push(if kw.is_empty() { "S| *".into() } else { format!("S| *{}*", glob(kw)) });
+                    let kw = l
+                        .text
+                        .split(|b| b.is_ascii_whitespace())
+                        .find(|w| !w.is_empty())
+                        .unwrap_or_default();
+                    v.push(if kw.is_empty() {
+                        "S| *".into()
+                    } else {
+                        format!("S| *{}*", glob(kw))
+                    });
                 }
                 v
             }
-            Some("path") => vec![format!("S: 257 *\"{}\"*", glob(n.get("path").unwrap_or_default().replace('"', "\"\"").as_bytes()))],
-            Some("value") => vec![format!("S: {code} {}", glob(n.get("value").unwrap_or_default().as_bytes()))],
+            Some("path") => vec![format!(
+                "S: 257 *\"{}\"*",
+                glob(
+                    n.get("path")
+                        .unwrap_or_default()
+                        .replace('"', "\"\"")
+                        .as_bytes()
+                )
+            )],
+            Some("value") => vec![format!(
+                "S: {code} {}",
+                glob(n.get("value").unwrap_or_default().as_bytes())
+            )],
             _ => vec![format!("S: {code} *")],
         },
         "pop3" => {
@@ -138,14 +167,23 @@ fn expect(protocol: &str, label: &Label, u: &Unit, field: Option<&str>) -> Vec<S
             };
             match field {
                 Some("code") => match n.get("code") {
-                    Some(c) if !c.is_empty() => vec![format!("S: {status} [{}]*", glob(c.as_bytes()))],
+                    Some(c) if !c.is_empty() => {
+                        vec![format!("S: {status} [{}]*", glob(c.as_bytes()))]
+                    }
                     _ => vec![format!("S: ~ \\A{}(?: [^\\[]|$)", regex::escape(status))],
                 },
-                Some("data") => vec![format!("S: {status} {}*", glob(n.get("data").unwrap_or_default().as_bytes()))],
+                Some("data") => vec![format!(
+                    "S: {status} {}*",
+                    glob(n.get("data").unwrap_or_default().as_bytes())
+                )],
                 Some("body" | "capabilities" | "mechanisms" | "stuffing") => {
                     let mut v = vec![format!("S: {status} *")];
                     for l in u.lines.iter().skip(1) {
-                        v.push(if l.wire.is_empty() { "S| ~ \\A\\z".into() } else { format!("S| = {}", escape(&l.wire)) });
+                        v.push(if l.wire.is_empty() {
+                            "S| ~ \\A\\z".into()
+                        } else {
+                            format!("S| = {}", escape(&l.wire))
+                        });
                     }
                     v
                 }
@@ -160,8 +198,17 @@ fn expect(protocol: &str, label: &Label, u: &Unit, field: Option<&str>) -> Vec<S
             match &u.kind {
                 UnitKind::Continuation => vec!["S: +*".into()],
                 UnitKind::Tagged(_) | UnitKind::Reply => match (field, n.get("code")) {
-                    (Some("code"), Some(c)) if !c.is_empty() => vec![format!("S: {} {} [{}*", glob(first), glob(second), glob(c.as_bytes()))],
-                    (Some("code"), _) => vec![format!("S: ~ \\A{} {}(?: [^\\[]|$)", regex::escape(&String::from_utf8_lossy(first)), regex::escape(&String::from_utf8_lossy(second)))],
+                    (Some("code"), Some(c)) if !c.is_empty() => vec![format!(
+                        "S: {} {} [{}*",
+                        glob(first),
+                        glob(second),
+                        glob(c.as_bytes())
+                    )],
+                    (Some("code"), _) => vec![format!(
+                        "S: ~ \\A{} {}(?: [^\\[]|$)",
+                        regex::escape(&String::from_utf8_lossy(first)),
+                        regex::escape(&String::from_utf8_lossy(second))
+                    )],
                     _ => vec![format!("S: {} {} *", glob(first), glob(second))],
                 },
                 UnitKind::Untagged => match field {
@@ -170,7 +217,9 @@ fn expect(protocol: &str, label: &Label, u: &Unit, field: Option<&str>) -> Vec<S
                         vec![format!("S: ~ \\A{}\\z", redacted_regex(&red))]
                     }
                     Some("code") => match n.get("code") {
-                        Some(c) if !c.is_empty() => vec![format!("S: \\* {} [{}*", glob(second), glob(c.as_bytes()))],
+                        Some(c) if !c.is_empty() => {
+                            vec![format!("S: \\* {} [{}*", glob(second), glob(c.as_bytes()))]
+                        }
                         _ => vec![format!("S: \\* {} *", glob(second))],
                     },
                     _ if second.iter().all(u8::is_ascii_digit) => {
@@ -190,7 +239,9 @@ fn expect(protocol: &str, label: &Label, u: &Unit, field: Option<&str>) -> Vec<S
 fn redacted_regex(red: &str) -> String {
     let mut out = String::new();
     let mut rest = red;
-    let holes = ["<date>", "<time>", "<ip>", "<host>", "<id>", "<addr>", "<port>"];
+    let holes = [
+        "<date>", "<time>", "<ip>", "<host>", "<id>", "<addr>", "<port>",
+    ];
     'outer: while !rest.is_empty() {
         for h in holes {
             if let Some(r) = rest.strip_prefix(h) {
@@ -234,7 +285,14 @@ fn dns_regex(u: &Unit) -> String {
 }
 
 /// The transcript that reproduces `diff` with `seq`, from the oracle's `run`.
-pub fn transcript(protocol: &str, udp: bool, seq: &Sequence, oracle: &SessionRun, d: &StepDiff, origin: &Origin) -> Result<(String, String), String> {
+pub fn transcript(
+    protocol: &str,
+    udp: bool,
+    seq: &Sequence,
+    oracle: &SessionRun,
+    d: &StepDiff,
+    origin: &Origin,
+) -> Result<(String, String), String> {
     let slug = slug(d, seq);
     let id = format!("{protocol}.fuzz.{slug}");
     let mut script = Vec::new();
@@ -248,7 +306,11 @@ pub fn transcript(protocol: &str, udp: bool, seq: &Sequence, oracle: &SessionRun
             },
         }
     };
-    let field = |i: usize| (i == d.index).then_some(d.kind.as_str()).map(|k| if k == "code class" { "code" } else { k });
+    let field = |i: usize| {
+        (i == d.index)
+            .then_some(d.kind.as_str())
+            .map(|k| if k == "code class" { "code" } else { k })
+    };
     if protocol == "dns" && udp {
         for (i, c) in seq.iter().enumerate().take(d.index + 1) {
             script.push(send_line(protocol, c));
@@ -265,7 +327,9 @@ pub fn transcript(protocol: &str, udp: bool, seq: &Sequence, oracle: &SessionRun
         if protocol == "dns" {
             script.push("connect main tcp".into());
         } else {
-            let Some((l, u)) = unit_at(0)? else { return Err("the oracle sent no greeting".into()) };
+            let Some((l, u)) = unit_at(0)? else {
+                return Err("the oracle sent no greeting".into());
+            };
             script.extend(expect(protocol, l, u, field(0)));
             next = 1;
         }
@@ -285,10 +349,17 @@ pub fn transcript(protocol: &str, udp: bool, seq: &Sequence, oracle: &SessionRun
             }
         }
         if d.kind == "extra reply" {
-            script.push(if oracle.end == End::Closed { "expect close".into() } else { "expect silence 1s".into() });
+            script.push(if oracle.end == End::Closed {
+                "expect close".into()
+            } else {
+                "expect silence 1s".into()
+            });
         }
     }
-    let title = format!("fuzz: {} — the oracle answers {}, this target {} ({})", d.verb, d.oracle, d.target, d.kind);
+    let title = format!(
+        "fuzz: {} — the oracle answers {}, this target {} ({})",
+        d.verb, d.oracle, d.target, d.kind
+    );
     let notes = format!(
         "Found by `wirecheck fuzz {protocol} --seed {}` (case {}), minimised from {} to {} chunk(s). The oracle answered {} to {}; the target answered {}.",
         origin.seed,
@@ -343,10 +414,12 @@ pub async fn verify(
     for _ in 0..2 {
         let r = match oracle {
             OracleSpec::Reference => crate::demo::run_case(&t, &opts).await,
-            OracleSpec::Addr(a) => match runner::run_transcripts(&[&t], &TargetSpec::addr(a.clone()), &opts).await {
-                Ok(mut r) => r.cases.pop().ok_or("no result")?,
-                Err(e) => return Err(format!("oracle: {e}")),
-            },
+            OracleSpec::Addr(a) => {
+                match runner::run_transcripts(&[&t], &TargetSpec::addr(a.clone()), &opts).await {
+                    Ok(mut r) => r.cases.pop().ok_or("no result")?,
+                    Err(e) => return Err(format!("oracle: {e}")),
+                }
+            }
         };
         if r.outcome != Outcome::Pass {
             return Err(format!(
@@ -357,12 +430,20 @@ pub async fn verify(
             ));
         }
     }
-    let r = runner::run_transcripts(&[&t], target, &opts).await.map_err(|e| format!("target: {e}"))?;
+    let r = runner::run_transcripts(&[&t], target, &opts)
+        .await
+        .map_err(|e| format!("target: {e}"))?;
     let r = r.cases.into_iter().next().ok_or("no result")?;
     match r.outcome {
         Outcome::Pass => Err("the target passes it".into()),
-        Outcome::Skipped => Err(format!("skipped for the target: {}", r.message.unwrap_or_default())),
-        Outcome::Error if d.kind != "missing reply" => Err(format!("the target's run ended in error: {}", r.message.unwrap_or_default())),
+        Outcome::Skipped => Err(format!(
+            "skipped for the target: {}",
+            r.message.unwrap_or_default()
+        )),
+        Outcome::Error if d.kind != "missing reply" => Err(format!(
+            "the target's run ended in error: {}",
+            r.message.unwrap_or_default()
+        )),
         o => Ok(o),
     }
 }
@@ -373,7 +454,10 @@ mod tests {
 
     #[test]
     fn escapes_what_a_script_line_would_lose() {
-        assert_eq!(escape(b" a#b$c\\'\r\n\0\xff "), "\\x20a\\#b\\$c\\\\\\x27\\r\\n\\0\\xff\\x20");
+        assert_eq!(
+            escape(b" a#b$c\\'\r\n\0\xff "),
+            "\\x20a\\#b\\$c\\\\\\x27\\r\\n\\0\\xff\\x20"
+        );
         assert_eq!(send_line("smtp", b"RCPT TO:<a@b>\r\n"), "C: RCPT TO:<a@b>");
         assert_eq!(send_line("smtp", b"RCPT\n"), "C> RCPT\\n");
         assert_eq!(send_line("dns", &[0, 1, 0xab]), "C> hex 0001ab");

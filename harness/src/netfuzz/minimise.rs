@@ -30,12 +30,19 @@ impl Spend {
 
 /// `ddmin` over the items of a list: the smallest sublist (1-minimal when the budget
 /// allows) for which `still(sub)` holds. `still(all)` is assumed.
-async fn ddmin<T: Clone>(all: Vec<T>, spend: &mut Spend, still: &mut impl AsyncFnMut(&[T]) -> bool) -> Vec<T> {
+async fn ddmin<T: Clone>(
+    all: Vec<T>,
+    spend: &mut Spend,
+    still: &mut impl AsyncFnMut(&[T]) -> bool,
+) -> Vec<T> {
     let mut c = all;
     let mut n = 2usize;
     while c.len() >= 2 && !spend.spent() {
         let chunk = c.len().div_ceil(n);
-        let parts: Vec<(usize, usize)> = (0..c.len()).step_by(chunk).map(|s| (s, (s + chunk).min(c.len()))).collect();
+        let parts: Vec<(usize, usize)> = (0..c.len())
+            .step_by(chunk)
+            .map(|s| (s, (s + chunk).min(c.len())))
+            .collect();
         let mut reduced = false;
         // Reduce to a part, then to a complement.
         for &(s, e) in &parts {
@@ -78,16 +85,26 @@ async fn ddmin<T: Clone>(all: Vec<T>, spend: &mut Spend, still: &mut impl AsyncF
 
 /// Minimise `seq` under `still` (true: the discrepancy is still there). Returns the
 /// smallest sequence found and the number of tests run.
-pub async fn minimise(seq: Sequence, budget: Budget, mut still: impl AsyncFnMut(&Sequence) -> bool) -> (Sequence, usize) {
+pub async fn minimise(
+    seq: Sequence,
+    budget: Budget,
+    mut still: impl AsyncFnMut(&Sequence) -> bool,
+) -> (Sequence, usize) {
     let mut spend = Spend { budget, used: 0 };
     // 1. Chunks.
-    let mut seq = ddmin(seq, &mut spend, &mut async |sub: &[Vec<u8>]| still(&sub.to_vec()).await).await;
+    let mut seq = ddmin(seq, &mut spend, &mut async |sub: &[Vec<u8>]| {
+        still(&sub.to_vec()).await
+    })
+    .await;
     // 2. Lines inside each chunk, 3. bytes inside each chunk.
     for lines in [true, false] {
         let mut i = 0;
         while i < seq.len() && !spend.spent() {
             let parts: Vec<Vec<u8>> = if lines {
-                seq[i].split_inclusive(|&b| b == b'\n').map(<[u8]>::to_vec).collect()
+                seq[i]
+                    .split_inclusive(|&b| b == b'\n')
+                    .map(<[u8]>::to_vec)
+                    .collect()
             } else {
                 seq[i].iter().map(|&b| vec![b]).collect()
             };
@@ -113,12 +130,17 @@ mod tests {
     use std::time::Duration;
 
     fn budget() -> Budget {
-        Budget { tests: 10_000, deadline: Instant::now() + Duration::from_secs(30) }
+        Budget {
+            tests: 10_000,
+            deadline: Instant::now() + Duration::from_secs(30),
+        }
     }
 
     #[tokio::test]
     async fn finds_the_two_chunks_that_matter() {
-        let seq: Sequence = (0..20).map(|i| format!("CMD{i}\r\n").into_bytes()).collect();
+        let seq: Sequence = (0..20)
+            .map(|i| format!("CMD{i}\r\n").into_bytes())
+            .collect();
         let (min, tests) = minimise(seq, budget(), async |s: &Sequence| {
             s.iter().any(|c| c.starts_with(b"CMD3")) && s.iter().any(|c| c.starts_with(b"CMD17"))
         })
@@ -130,14 +152,20 @@ mod tests {
     #[tokio::test]
     async fn lines_then_bytes_inside_a_chunk() {
         let seq: Sequence = vec![b"NOOP\r\nRCPT TO:<a@b>\r\nQUIT\r\n".to_vec()];
-        let (min, _) = minimise(seq, budget(), async |s: &Sequence| s.concat().windows(4).any(|w| w == b"RCPT")).await;
+        let (min, _) = minimise(seq, budget(), async |s: &Sequence| {
+            s.concat().windows(4).any(|w| w == b"RCPT")
+        })
+        .await;
         assert_eq!(min, vec![b"RCPT".to_vec()]);
     }
 
     #[tokio::test]
     async fn the_budget_stops_it() {
         let seq: Sequence = (0..64).map(|i| vec![i as u8]).collect();
-        let b = Budget { tests: 3, deadline: Instant::now() + Duration::from_secs(30) };
+        let b = Budget {
+            tests: 3,
+            deadline: Instant::now() + Duration::from_secs(30),
+        };
         let (_, tests) = minimise(seq, b, async |_: &Sequence| false).await;
         assert_eq!(tests, 3);
     }

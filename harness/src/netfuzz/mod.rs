@@ -229,7 +229,11 @@ impl Side {
     async fn endpoint(&self) -> Result<Endpoint, String> {
         match self {
             Side::Fixed(e) => Ok(*e),
-            Side::Managed(m, udp) => m.ensure().await.map(|addr| Endpoint { addr, udp: *udp }).map_err(|e| e.to_string()),
+            Side::Managed(m, udp) => m
+                .ensure()
+                .await
+                .map(|addr| Endpoint { addr, udp: *udp })
+                .map_err(|e| e.to_string()),
         }
     }
 }
@@ -267,13 +271,25 @@ pub fn case(cfg: &FuzzConfig, seeds: &[seeds::Seed], index: u64) -> Sequence {
         return s.chunks.clone();
     }
     let mut rng = Rng::for_case(cfg.seed, index);
-    let mut seq = match (cfg.use_corpus && !seeds.is_empty() && rng.chance(3, 5), rng.chance(1, 5)) {
+    let mut seq = match (
+        cfg.use_corpus && !seeds.is_empty() && rng.chance(3, 5),
+        rng.chance(1, 5),
+    ) {
         (true, splice) => {
-            let a = rng.pick(seeds).map(|s| s.chunks.clone()).unwrap_or_default();
+            let a = rng
+                .pick(seeds)
+                .map(|s| s.chunks.clone())
+                .unwrap_or_default();
             if splice {
-                let b = rng.pick(seeds).map(|s| s.chunks.clone()).unwrap_or_default();
+                let b = rng
+                    .pick(seeds)
+                    .map(|s| s.chunks.clone())
+                    .unwrap_or_default();
                 let (ka, kb) = (rng.below(a.len() + 1), rng.below(b.len() + 1));
-                a.into_iter().take(ka).chain(b.into_iter().skip(kb)).collect()
+                a.into_iter()
+                    .take(ka)
+                    .chain(b.into_iter().skip(kb))
+                    .collect()
             } else {
                 a
             }
@@ -295,9 +311,21 @@ pub fn case(cfg: &FuzzConfig, seeds: &[seeds::Seed], index: u64) -> Sequence {
 /// A server that closes with input unread makes the kernel reset the connection, and a
 /// reset may overtake the last reply: when the side with fewer units ended in a reset,
 /// the missing tail is not a difference.
-pub fn discrepancy(protocol: &str, oracle: &SessionRun, target: &SessionRun, ignore: &[String]) -> Option<StepDiff> {
-    let d = compare_items(protocol, "main", &oracle.items, &target.items, None, ignore).0.into_iter().next()?;
-    let shorter = if oracle.items.len() < target.items.len() { oracle } else { target };
+pub fn discrepancy(
+    protocol: &str,
+    oracle: &SessionRun,
+    target: &SessionRun,
+    ignore: &[String],
+) -> Option<StepDiff> {
+    let d = compare_items(protocol, "main", &oracle.items, &target.items, None, ignore)
+        .0
+        .into_iter()
+        .next()?;
+    let shorter = if oracle.items.len() < target.items.len() {
+        oracle
+    } else {
+        target
+    };
     let tail = d.kind == "missing reply" || d.kind == "extra reply";
     if tail && shorter.end == session::End::Reset {
         return None;
@@ -315,13 +343,18 @@ async fn pair(sh: &Shared, seq: &Sequence) -> Result<Option<(StepDiff, SessionRu
     );
     let o = o.map_err(PairError::Oracle)?;
     if let Side::Managed(m, _) = &sh.target
-        && t.as_ref().map_or(true, |t| t.end == session::End::Reset || t.items.len() < o.items.len())
+        && t.as_ref().map_or(true, |t| {
+            t.end == session::End::Reset || t.items.len() < o.items.len()
+        })
     {
         // A target that died is a discrepancy of its own; give it a moment to be reaped.
         for _ in 0..5 {
             if let Some(d) = m.check().await {
                 sh.restarts.fetch_add(1, Ordering::Relaxed);
-                let verb = o.items.last().map_or_else(|| "<connect>".into(), |i| i.label.verb(&cfg.protocol));
+                let verb = o
+                    .items
+                    .last()
+                    .map_or_else(|| "<connect>".into(), |i| i.label.verb(&cfg.protocol));
                 let diff = StepDiff {
                     conn: "main".into(),
                     index: o.items.len(),
@@ -374,14 +407,20 @@ async fn worker(sh: Arc<Shared>, deadline: Instant) {
                 consecutive_target_errors = 0;
                 // Counted only when it shows again (timing can make a one-off).
                 sh.sessions.fetch_add(2, Ordering::Relaxed);
-                let again = matches!(pair(&sh, &seq).await, Ok(Some((d2, _))) if d2.class() == d.class());
+                let again =
+                    matches!(pair(&sh, &seq).await, Ok(Some((d2, _))) if d2.class() == d.class());
                 if !again {
                     sh.flaky.fetch_add(1, Ordering::Relaxed);
                     sh.done.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
                 let mut f = sh.found.lock().await;
-                let e = f.entry(d.class()).or_insert_with(|| Acc { count: 0, first: i, seq: seq.clone(), diff: d.clone() });
+                let e = f.entry(d.class()).or_insert_with(|| Acc {
+                    count: 0,
+                    first: i,
+                    seq: seq.clone(),
+                    diff: d.clone(),
+                });
                 e.count += 1;
                 if i < e.first {
                     e.first = i;
@@ -408,7 +447,14 @@ async fn worker(sh: Arc<Shared>, deadline: Instant) {
 
 /// Only `protocol`'s service, on a free port (`dns` for anything else).
 pub fn service_ports(protocol: &str) -> Ports {
-    let mut ports = Ports { smtp: None, submission: None, pop3: None, imap: None, ftp: None, dns: None };
+    let mut ports = Ports {
+        smtp: None,
+        submission: None,
+        pop3: None,
+        imap: None,
+        ftp: None,
+        dns: None,
+    };
     match protocol {
         "smtp" => ports.smtp = Some(0),
         "pop3" => ports.pop3 = Some(0),
@@ -424,13 +470,23 @@ pub fn service_ports(protocol: &str) -> Ports {
 pub async fn start_oracle(protocol: &str) -> Result<(Oracle, tempfile::TempDir), FuzzError> {
     let shm = Path::new("/dev/shm");
     let tmp = if shm.is_dir() {
-        tempfile::Builder::new().prefix("wirecheck-netfuzz").tempdir_in(shm)
+        tempfile::Builder::new()
+            .prefix("wirecheck-netfuzz")
+            .tempdir_in(shm)
     } else {
-        tempfile::Builder::new().prefix("wirecheck-netfuzz").tempdir()
+        tempfile::Builder::new()
+            .prefix("wirecheck-netfuzz")
+            .tempdir()
     }
     .map_err(|e| FuzzError::Oracle(format!("temporary directory: {e}")))?;
-    let cfg = OracleConfig { ports: service_ports(protocol), dir: Some(tmp.path().to_path_buf()), ..OracleConfig::default() };
-    let o = Oracle::start(&cfg).await.map_err(|e| FuzzError::Oracle(e.to_string()))?;
+    let cfg = OracleConfig {
+        ports: service_ports(protocol),
+        dir: Some(tmp.path().to_path_buf()),
+        ..OracleConfig::default()
+    };
+    let o = Oracle::start(&cfg)
+        .await
+        .map_err(|e| FuzzError::Oracle(e.to_string()))?;
     Ok((o, tmp))
 }
 
@@ -443,7 +499,11 @@ async fn resolve(addr: &str) -> Result<SocketAddr, String> {
 }
 
 /// Run a fuzz campaign against `target` (`transcripts`: the corpus, for seeds).
-pub async fn fuzz(cfg: &FuzzConfig, transcripts: &[&Transcript], target: &TargetSpec) -> Result<FuzzReport, FuzzError> {
+pub async fn fuzz(
+    cfg: &FuzzConfig,
+    transcripts: &[&Transcript],
+    target: &TargetSpec,
+) -> Result<FuzzReport, FuzzError> {
     let p = cfg.protocol.as_str();
     if !PROTOCOLS.contains(&p) {
         return Err(FuzzError::Protocol(p.to_string()));
@@ -456,20 +516,38 @@ pub async fn fuzz(cfg: &FuzzConfig, transcripts: &[&Transcript], target: &Target
     let (_oracle, _dir, oracle_ep) = match &cfg.oracle {
         OracleSpec::Reference => {
             let (o, d) = start_oracle(p).await?;
-            let addr = o.addr(if p == "dns" { "dns" } else { p }).ok_or_else(|| FuzzError::Oracle(format!("no {p} service")))?;
+            let addr = o
+                .addr(if p == "dns" { "dns" } else { p })
+                .ok_or_else(|| FuzzError::Oracle(format!("no {p} service")))?;
             (Some(o), Some(d), Endpoint { addr, udp })
         }
-        OracleSpec::Addr(a) => (None, None, Endpoint { addr: resolve(a).await.map_err(FuzzError::Oracle)?, udp }),
+        OracleSpec::Addr(a) => (
+            None,
+            None,
+            Endpoint {
+                addr: resolve(a).await.map_err(FuzzError::Oracle)?,
+                udp,
+            },
+        ),
     };
     let target_side = match &target.kind {
-        TargetKind::Addr(a) => Side::Fixed(Endpoint { addr: resolve(a).await.map_err(FuzzError::Target)?, udp }),
+        TargetKind::Addr(a) => Side::Fixed(Endpoint {
+            addr: resolve(a).await.map_err(FuzzError::Target)?,
+            udp,
+        }),
         TargetKind::Command { cmd, .. } => {
             let m = Arc::new(Managed::new(cmd, cfg.run.startup_timeout));
-            m.ensure().await.map_err(|e| FuzzError::Target(e.to_string()))?;
+            m.ensure()
+                .await
+                .map_err(|e| FuzzError::Target(e.to_string()))?;
             Side::Managed(m, udp)
         }
     };
-    let seeds = if cfg.use_corpus { seeds::from_corpus(p, transcripts) } else { Vec::new() };
+    let seeds = if cfg.use_corpus {
+        seeds::from_corpus(p, transcripts)
+    } else {
+        Vec::new()
+    };
     let sh = Arc::new(Shared {
         cfg: cfg.clone(),
         seeds,
@@ -499,10 +577,15 @@ pub async fn fuzz(cfg: &FuzzConfig, transcripts: &[&Transcript], target: &Target
     let secs = fuzz_time.as_secs_f64().max(1e-9);
     if sh.stop.load(Ordering::Relaxed) && cases == sh.target_errors.load(Ordering::Relaxed) {
         let last = sh.last_error.lock().map(|l| l.clone()).unwrap_or_default();
-        return Err(FuzzError::Target(format!("{} does not accept sessions ({last})", target.describe())));
+        return Err(FuzzError::Target(format!(
+            "{} does not accept sessions ({last})",
+            target.describe()
+        )));
     }
 
-    let mut accs: Vec<(String, Acc)> = std::mem::take(&mut *sh.found.lock().await).into_iter().collect();
+    let mut accs: Vec<(String, Acc)> = std::mem::take(&mut *sh.found.lock().await)
+        .into_iter()
+        .collect();
     accs.sort_by_key(|(_, a)| a.first);
     let m_start = Instant::now();
     let m_deadline = m_start + cfg.minimise_time;
@@ -552,10 +635,17 @@ pub async fn fuzz(cfg: &FuzzConfig, transcripts: &[&Transcript], target: &Target
 }
 
 /// Reproduce, minimise, emit and verify one class.
-async fn finish(sh: &Shared, f: &mut Finding, acc: &Acc, target: &TargetSpec, deadline: Instant) -> Result<(), FuzzError> {
+async fn finish(
+    sh: &Shared,
+    f: &mut Finding,
+    acc: &Acc,
+    target: &TargetSpec,
+    deadline: Instant,
+) -> Result<(), FuzzError> {
     let cfg = &sh.cfg;
     let class = f.class.clone();
-    let mut still = async |s: &Sequence| matches!(pair(sh, s).await, Ok(Some((d, _))) if d.class() == class);
+    let mut still =
+        async |s: &Sequence| matches!(pair(sh, s).await, Ok(Some((d, _))) if d.class() == class);
     let mut reproduced = false;
     for _ in 0..3 {
         if still(&acc.seq).await {
@@ -567,11 +657,18 @@ async fn finish(sh: &Shared, f: &mut Finding, acc: &Acc, target: &TargetSpec, de
         f.verdict = "flaky: did not reproduce".into();
         return Ok(());
     }
-    let budget = minimise::Budget { tests: cfg.minimise_tests, deadline };
+    let budget = minimise::Budget {
+        tests: cfg.minimise_tests,
+        deadline,
+    };
     let (min, tests) = minimise::minimise(acc.seq.clone(), budget, &mut still).await;
     f.tests = tests;
     f.minimised = min.iter().map(|c| emit::escape(c)).collect();
-    let origin = emit::Origin { seed: cfg.seed, case: acc.first, original_chunks: acc.seq.len() };
+    let origin = emit::Origin {
+        seed: cfg.seed,
+        case: acc.first,
+        original_chunks: acc.seq.len(),
+    };
     let mut why = String::new();
     for seq in [&min, &acc.seq] {
         let Ok(Some((d, o))) = pair(sh, seq).await else {
@@ -591,18 +688,38 @@ async fn finish(sh: &Shared, f: &mut Finding, acc: &Acc, target: &TargetSpec, de
             }
         };
         let rel = PathBuf::from(&cfg.protocol).join(format!("{slug}.toml"));
-        match emit::verify(&text, &rel, &cfg.protocol, &d, &cfg.oracle, target, &cfg.run).await {
+        match emit::verify(
+            &text,
+            &rel,
+            &cfg.protocol,
+            &d,
+            &cfg.oracle,
+            target,
+            &cfg.run,
+        )
+        .await
+        {
             Ok(outcome) => {
                 f.target_outcome = Some(outcome);
                 if let Some(out) = &cfg.out {
                     let path = out.join(&rel);
                     if let Some(parent) = path.parent() {
-                        std::fs::create_dir_all(parent).map_err(|source| FuzzError::Write { path: parent.to_path_buf(), source })?;
+                        std::fs::create_dir_all(parent).map_err(|source| FuzzError::Write {
+                            path: parent.to_path_buf(),
+                            source,
+                        })?;
                     }
-                    std::fs::write(&path, &text).map_err(|source| FuzzError::Write { path: path.clone(), source })?;
+                    std::fs::write(&path, &text).map_err(|source| FuzzError::Write {
+                        path: path.clone(),
+                        source,
+                    })?;
                     f.file = Some(path);
                 }
-                f.verdict = if std::ptr::eq(seq, &min) { "written".into() } else { "written (not minimised)".into() };
+                f.verdict = if std::ptr::eq(seq, &min) {
+                    "written".into()
+                } else {
+                    "written (not minimised)".into()
+                };
                 return Ok(());
             }
             Err(e) => why = e,
@@ -616,7 +733,11 @@ async fn finish(sh: &Shared, f: &mut Finding, acc: &Acc, target: &TargetSpec, de
 pub fn render_text(r: &FuzzReport) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let _ = writeln!(out, "wirecheck fuzz {} (seed {}): oracle {} vs target {}", r.protocol, r.seed, r.oracle, r.target);
+    let _ = writeln!(
+        out,
+        "wirecheck fuzz {} (seed {}): oracle {} vs target {}",
+        r.protocol, r.seed, r.oracle, r.target
+    );
     let _ = writeln!(
         out,
         "{} cases ({} corpus seeds) in {:.1}s: {:.0} cases/s, {:.0} sessions/s; {} oracle / {} target errors, {} restarts, {} one-off differences",
@@ -636,17 +757,33 @@ pub fn render_text(r: &FuzzReport) -> String {
     }
     let _ = writeln!(out, "\n{} discrepancy class(es):", r.findings.len());
     for f in &r.findings {
-        let _ = writeln!(out, "\n  {}  ({} case(s), first #{})", f.class, f.count, f.first_case);
-        let shown = if f.minimised.is_empty() { &f.original } else { &f.minimised };
+        let _ = writeln!(
+            out,
+            "\n  {}  ({} case(s), first #{})",
+            f.class, f.count, f.first_case
+        );
+        let shown = if f.minimised.is_empty() {
+            &f.original
+        } else {
+            &f.minimised
+        };
         for c in shown.iter().take(12) {
             let _ = writeln!(out, "      {}", cut(c, 100));
         }
         if shown.len() > 12 {
             let _ = writeln!(out, "      … {} more chunk(s)", shown.len() - 12);
         }
-        let file = f.file.as_ref().map(|p| format!(" → {}", p.display())).unwrap_or_default();
+        let file = f
+            .file
+            .as_ref()
+            .map(|p| format!(" → {}", p.display()))
+            .unwrap_or_default();
         let _ = writeln!(out, "    {}{}", f.verdict, file);
     }
-    let _ = writeln!(out, "\nminimisation and verification: {:.1}s", r.minimise_ms as f64 / 1000.0);
+    let _ = writeln!(
+        out,
+        "\nminimisation and verification: {:.1}s",
+        r.minimise_ms as f64 / 1000.0
+    );
     out
 }

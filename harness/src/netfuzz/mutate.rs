@@ -12,15 +12,39 @@ pub const MAX_SESSION_BYTES: usize = 128 * 1024;
 
 /// Line lengths around the RFC limits (RFC 5321 §4.5.3.1: 512 for commands, 1000 for text
 /// lines; RFC 2449: 255 for POP3; common buffer sizes).
-const LENGTHS: &[usize] = &[254, 255, 256, 510, 511, 512, 513, 998, 999, 1000, 1001, 2048, 4096, 8192, 65536];
+const LENGTHS: &[usize] = &[
+    254, 255, 256, 510, 511, 512, 513, 998, 999, 1000, 1001, 2048, 4096, 8192, 65536,
+];
 
 /// Ends of SMTP data that are not `<CRLF>.<CRLF>` (RFC 5321 §4.1.1.4), and the real one.
 const DATA_ENDS: &[&[u8]] = &[
-    b"\n.\n", b"\r.\r", b"\n.\r\n", b"\r\n.\n", b"\r\n.\r", b"\r.\r\n", b"\r\n. \r\n", b"\r\n.\0\r\n", b"\r\n\0.\r\n", b"\r\n.\r\n",
+    b"\n.\n",
+    b"\r.\r",
+    b"\n.\r\n",
+    b"\r\n.\n",
+    b"\r\n.\r",
+    b"\r.\r\n",
+    b"\r\n. \r\n",
+    b"\r\n.\0\r\n",
+    b"\r\n\0.\r\n",
+    b"\r\n.\r\n",
 ];
 
 /// Interesting numbers for arguments.
-const NUMBERS: &[&[u8]] = &[b"0", b"-1", b"1", b"2", b"3", b"255", b"256", b"65536", b"2147483648", b"4294967296", b"18446744073709551616", b"00000001"];
+const NUMBERS: &[&[u8]] = &[
+    b"0",
+    b"-1",
+    b"1",
+    b"2",
+    b"3",
+    b"255",
+    b"256",
+    b"65536",
+    b"2147483648",
+    b"4294967296",
+    b"18446744073709551616",
+    b"00000001",
+];
 
 /// Apply `n` random mutations to `seq`.
 pub fn mutate(protocol: &str, seq: &mut Sequence, rng: &mut Rng, n: usize) {
@@ -115,13 +139,26 @@ fn bytes(protocol: &str, c: &mut Vec<u8>, rng: &mut Rng) {
         2 => replace_line_ends(c, rng),
         3 => c.insert(at, 0),
         4 => {
-            let eight: &[&[u8]] = &[b"\x80", b"\xff", b"\xc3\xa9", b"\xc3", b"\xe2\x80\xa8", b"\xef\xbb\xbf"];
-            c.splice(at..at, rng.pick(eight).copied().unwrap_or(b"\x80").iter().copied());
+            let eight: &[&[u8]] = &[
+                b"\x80",
+                b"\xff",
+                b"\xc3\xa9",
+                b"\xc3",
+                b"\xe2\x80\xa8",
+                b"\xef\xbb\xbf",
+            ];
+            c.splice(
+                at..at,
+                rng.pick(eight).copied().unwrap_or(b"\x80").iter().copied(),
+            );
         }
         5 => {
             // Over-long: pad the line (before its end) to a length around a limit.
             let target = rng.pick(LENGTHS).copied().unwrap_or(512);
-            let end = c.iter().position(|&b| b == b'\r' || b == b'\n').unwrap_or(len);
+            let end = c
+                .iter()
+                .position(|&b| b == b'\r' || b == b'\n')
+                .unwrap_or(len);
             if target > end {
                 let fill = if rng.chance(1, 2) { b'A' } else { b' ' };
                 c.splice(end..end, std::iter::repeat_n(fill, target - end));
@@ -130,12 +167,18 @@ fn bytes(protocol: &str, c: &mut Vec<u8>, rng: &mut Rng) {
         6 => {
             // A number replaced.
             if let Some(s) = c.iter().position(u8::is_ascii_digit) {
-                let e = c[s..].iter().position(|b| !b.is_ascii_digit()).map_or(len, |n| s + n);
+                let e = c[s..]
+                    .iter()
+                    .position(|b| !b.is_ascii_digit())
+                    .map_or(len, |n| s + n);
                 let n = rng.pick(NUMBERS).copied().unwrap_or(b"0");
                 c.splice(s..e, n.iter().copied());
             } else {
                 let n = rng.pick(NUMBERS).copied().unwrap_or(b"0");
-                let end = c.iter().position(|&b| b == b'\r' || b == b'\n').unwrap_or(len);
+                let end = c
+                    .iter()
+                    .position(|&b| b == b'\r' || b == b'\n')
+                    .unwrap_or(len);
                 c.splice(end..end, [b' '].iter().chain(n.iter()).copied());
             }
         }
@@ -180,7 +223,12 @@ fn bytes(protocol: &str, c: &mut Vec<u8>, rng: &mut Rng) {
 fn replace_line_ends(c: &mut Vec<u8>, rng: &mut Rng) {
     let ends: &[&[u8]] = &[b"\n", b"\r", b"\r\r\n", b"\n\r", b"", b"\r\n\r\n"];
     let with = rng.pick(ends).copied().unwrap_or(b"\n");
-    let crlfs: Vec<usize> = c.windows(2).enumerate().filter(|(_, w)| w == b"\r\n").map(|(i, _)| i).collect();
+    let crlfs: Vec<usize> = c
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w == b"\r\n")
+        .map(|(i, _)| i)
+        .collect();
     match rng.pick(&crlfs) {
         Some(&p) => {
             c.splice(p..p + 2, with.iter().copied());

@@ -63,7 +63,10 @@ mod tests {
         assert_eq!(r.next_u64(), 0x6E78_9E6A_A1B9_65F4);
         let a: Vec<usize> = (0..5).map(|_| Rng::for_case(7, 3).below(100)).collect();
         assert!(a.windows(2).all(|w| w[0] == w[1]));
-        assert_ne!(Rng::for_case(7, 3).next_u64(), Rng::for_case(7, 4).next_u64());
+        assert_ne!(
+            Rng::for_case(7, 3).next_u64(),
+            Rng::for_case(7, 4).next_u64()
+        );
     }
 
     #[test]

@@ -21,9 +21,18 @@ pub struct Seed {
 /// The variables a seed may use: the fixture's.
 fn vars(t: &Transcript) -> Vars {
     let mut v = Vars::new();
-    v.insert("user".into(), wirecheck_store::fixture::USER.as_bytes().to_vec());
-    v.insert("pass".into(), wirecheck_store::fixture::PASSWORD.as_bytes().to_vec());
-    v.insert("domain".into(), wirecheck_store::fixture::DOMAIN.as_bytes().to_vec());
+    v.insert(
+        "user".into(),
+        wirecheck_store::fixture::USER.as_bytes().to_vec(),
+    );
+    v.insert(
+        "pass".into(),
+        wirecheck_store::fixture::PASSWORD.as_bytes().to_vec(),
+    );
+    v.insert(
+        "domain".into(),
+        wirecheck_store::fixture::DOMAIN.as_bytes().to_vec(),
+    );
     v.extend(t.meta.vars.clone());
     v
 }
@@ -31,7 +40,9 @@ fn vars(t: &Transcript) -> Vars {
 /// The seeds of `protocol` in `transcripts` (client-role transcripts of that protocol),
 /// sanitised, without duplicates, in corpus order.
 pub fn from_corpus(protocol: &str, transcripts: &[&Transcript]) -> Vec<Seed> {
-    let Some(adapter) = protocol::by_name(protocol) else { return Vec::new() };
+    let Some(adapter) = protocol::by_name(protocol) else {
+        return Vec::new();
+    };
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for t in transcripts {
@@ -64,14 +75,20 @@ pub fn from_corpus(protocol: &str, transcripts: &[&Transcript]) -> Vec<Seed> {
                 }
                 StepKind::Use { name } => on_main = name == "main",
                 StepKind::Connect { name, .. } if name == "main" && chunks.is_empty() => {}
-                StepKind::Connect { .. } | StepKind::Tls | StepKind::Close | StepKind::Listen { .. } => break,
+                StepKind::Connect { .. }
+                | StepKind::Tls
+                | StepKind::Close
+                | StepKind::Listen { .. } => break,
                 StepKind::ExpectClose if on_main && conn.is_none_or(|c| c == "main") => break,
                 _ => {}
             }
         }
         grammar::sanitise(protocol, &mut chunks);
         if !chunks.is_empty() && seen.insert(chunks.clone()) {
-            out.push(Seed { id: t.meta.id.clone(), chunks });
+            out.push(Seed {
+                id: t.meta.id.clone(),
+                chunks,
+            });
         }
     }
     out
@@ -92,7 +109,13 @@ mod tests {
         .unwrap();
         let seeds = from_corpus("smtp", &[&t]);
         assert_eq!(seeds.len(), 1);
-        assert_eq!(seeds[0].chunks, vec![b"EHLO example.test\r\n".to_vec(), b"RCPT TO:<alice@x>\n".to_vec()]);
+        assert_eq!(
+            seeds[0].chunks,
+            vec![
+                b"EHLO example.test\r\n".to_vec(),
+                b"RCPT TO:<alice@x>\n".to_vec()
+            ]
+        );
         assert!(from_corpus("pop3", &[&t]).is_empty());
     }
 }

@@ -98,7 +98,10 @@ pub fn closing_chunk(protocol: &str, chunks: &[Vec<u8>]) -> Option<Vec<u8>> {
         return Some(b"\r\nQUIT\r\n".to_vec());
     };
     // Only CRLF ends a line (as the reference reads it): `MODE S\r\xff\nQUIT` is one line.
-    let last = body.windows(2).rposition(|w| w == b"\r\n").map_or(body, |i| &body[i + 2..]);
+    let last = body
+        .windows(2)
+        .rposition(|w| w == b"\r\n")
+        .map_or(body, |i| &body[i + 2..]);
     (!last.eq_ignore_ascii_case(b"QUIT")).then(|| b"QUIT\r\n".to_vec())
 }
 
@@ -113,10 +116,19 @@ pub async fn run(
     limits: &Limits,
     timing: &Timing,
 ) -> Result<SessionRun, String> {
-    let adapter = protocol::by_name(protocol).ok_or_else(|| format!("no adapter for {protocol}"))?;
-    let transport = if ep.udp { Transport::Datagram } else { Transport::Stream };
+    let adapter =
+        protocol::by_name(protocol).ok_or_else(|| format!("no adapter for {protocol}"))?;
+    let transport = if ep.udp {
+        Transport::Datagram
+    } else {
+        Transport::Stream
+    };
     let framer = adapter.reply_framer(transport).map_err(|e| e.to_string())?;
-    let p = Peer { protocol, framer, length_prefixed: adapter.length_prefixed() };
+    let p = Peer {
+        protocol,
+        framer,
+        length_prefixed: adapter.length_prefixed(),
+    };
     if ep.udp {
         run_udp(p, ep.addr, chunks, limits, timing).await
     } else {
@@ -131,23 +143,12 @@ struct Peer<'a> {
     length_prefixed: bool,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ftp_sessions_end_with_a_quit_line() {
-        let q = |c: &[&[u8]]| closing_chunk("ftp", &c.iter().map(|x| x.to_vec()).collect::<Vec<_>>());
-        assert_eq!(q(&[b"USER a\r\n", b"quit\r\n"]), None);
-        assert_eq!(q(&[b"USER a\r\n"]), Some(b"QUIT\r\n".to_vec()));
-        assert_eq!(q(&[b"MODE S\r\xff\n", b"QUIT\r\n"]), Some(b"QUIT\r\n".to_vec()), "a bare LF ends no line");
-        assert_eq!(q(&[b"NOOP"]), Some(b"\r\nQUIT\r\n".to_vec()));
-        assert_eq!(closing_chunk("smtp", &[b"NOOP".to_vec()]), None);
-    }
-}
-
 async fn run_stream(
-    Peer { protocol, mut framer, length_prefixed }: Peer<'_>,
+    Peer {
+        protocol,
+        mut framer,
+        length_prefixed,
+    }: Peer<'_>,
     addr: SocketAddr,
     chunks: &[Vec<u8>],
     limits: &Limits,
@@ -171,14 +172,26 @@ async fn run_stream(
                 Ok(Some((n, u))) => {
                     buf.drain(..n.min(buf.len()));
                     let (label, ordinal) = attributor.label_ordinal(&u);
-                    items.push(Item { label, ordinal, unit: Ok(u) });
+                    items.push(Item {
+                        label,
+                        ordinal,
+                        unit: Ok(u),
+                    });
                     break;
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    items.push(Item { label: attributor.label(&Default::default()), ordinal: None, unit: Err(e.to_string()) });
+                    items.push(Item {
+                        label: attributor.label(&Default::default()),
+                        ordinal: None,
+                        unit: Err(e.to_string()),
+                    });
                     let _ = tcp.set_zero_linger();
-                    return Ok(SessionRun { items, end: End::Closed, written: 0 });
+                    return Ok(SessionRun {
+                        items,
+                        end: End::Closed,
+                        written: 0,
+                    });
                 }
             }
             let until = (Instant::now() + timing.idle).min(deadline);
@@ -187,17 +200,29 @@ async fn run_stream(
                 Ok(Ok(_)) if buf.len() > cap => Some(End::Cap),
                 Ok(Ok(_)) => None,
                 Ok(Err(_)) => Some(End::Reset),
-                Err(_) => Some(if Instant::now() >= deadline { End::Deadline } else { End::Idle }),
+                Err(_) => Some(if Instant::now() >= deadline {
+                    End::Deadline
+                } else {
+                    End::Idle
+                }),
             };
             if let Some(end) = end {
                 let _ = tcp.set_zero_linger();
                 frame_rest(&mut *framer, &mut attributor, &buf, limits, &mut items);
-                return Ok(SessionRun { items, end, written: 0 });
+                return Ok(SessionRun {
+                    items,
+                    end,
+                    written: 0,
+                });
             }
         }
     }
     let closing = closing_chunk(protocol, chunks);
-    let all: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).chain(closing.as_deref()).collect();
+    let all: Vec<&[u8]> = chunks
+        .iter()
+        .map(Vec::as_slice)
+        .chain(closing.as_deref())
+        .collect();
     let (mut rd, mut wr) = tcp.split();
     let closed = tokio::sync::Notify::new();
     let writer = async {
@@ -232,13 +257,22 @@ async fn run_stream(
                 Ok(Ok(_)) if buf.len() > cap => break End::Cap,
                 Ok(Ok(_)) => {}
                 Ok(Err(_)) => break End::Reset,
-                Err(_) => break if Instant::now() >= deadline { End::Deadline } else { End::Idle },
+                Err(_) => {
+                    break if Instant::now() >= deadline {
+                        End::Deadline
+                    } else {
+                        End::Idle
+                    };
+                }
             }
         };
         closed.notify_one();
         end
     };
-    let (written, end) = tokio::join!(async { timeout_at(deadline, writer).await.unwrap_or(0) }, reader);
+    let (written, end) = tokio::join!(
+        async { timeout_at(deadline, writer).await.unwrap_or(0) },
+        reader
+    );
     let _ = tcp.set_zero_linger();
     drop(tcp);
     for c in all.iter().take(written) {
@@ -247,7 +281,11 @@ async fn run_stream(
     }
     let written = written.min(chunks.len());
     frame_rest(&mut *framer, &mut attributor, &buf, limits, &mut items);
-    Ok(SessionRun { items, end, written })
+    Ok(SessionRun {
+        items,
+        end,
+        written,
+    })
 }
 
 fn frame_rest(
@@ -263,15 +301,27 @@ fn frame_rest(
             Ok(Some((n, u))) => {
                 at += n.max(1);
                 let (label, ordinal) = attributor.label_ordinal(&u);
-                items.push(Item { label, ordinal, unit: Ok(u) });
+                items.push(Item {
+                    label,
+                    ordinal,
+                    unit: Ok(u),
+                });
             }
             Ok(None) => {
                 let msg = format!("an incomplete unit at the end ({} bytes)", buf.len() - at);
-                items.push(Item { label: attributor.label(&Default::default()), ordinal: None, unit: Err(msg) });
+                items.push(Item {
+                    label: attributor.label(&Default::default()),
+                    ordinal: None,
+                    unit: Err(msg),
+                });
                 return;
             }
             Err(e) => {
-                items.push(Item { label: attributor.label(&Default::default()), ordinal: None, unit: Err(e.to_string()) });
+                items.push(Item {
+                    label: attributor.label(&Default::default()),
+                    ordinal: None,
+                    unit: Err(e.to_string()),
+                });
                 return;
             }
         }
@@ -279,15 +329,27 @@ fn frame_rest(
 }
 
 async fn run_udp(
-    Peer { protocol, mut framer, .. }: Peer<'_>,
+    Peer {
+        protocol,
+        mut framer,
+        ..
+    }: Peer<'_>,
     addr: SocketAddr,
     chunks: &[Vec<u8>],
     limits: &Limits,
     timing: &Timing,
 ) -> Result<SessionRun, String> {
-    let local: SocketAddr = if addr.is_ipv4() { ([127, 0, 0, 1], 0).into() } else { (std::net::Ipv6Addr::LOCALHOST, 0).into() };
-    let sock = UdpSocket::bind(local).await.map_err(|e| format!("bind: {e}"))?;
-    sock.connect(addr).await.map_err(|e| format!("connect to {addr}: {e}"))?;
+    let local: SocketAddr = if addr.is_ipv4() {
+        ([127, 0, 0, 1], 0).into()
+    } else {
+        (std::net::Ipv6Addr::LOCALHOST, 0).into()
+    };
+    let sock = UdpSocket::bind(local)
+        .await
+        .map_err(|e| format!("bind: {e}"))?;
+    sock.connect(addr)
+        .await
+        .map_err(|e| format!("connect to {addr}: {e}"))?;
     let mut attributor = Attributor::new(protocol);
     let mut items = Vec::new();
     let mut written = 0;
@@ -306,14 +368,46 @@ async fn run_udp(
                     Ok(u) => attributor.label_ordinal(u),
                     Err(_) => attributor.label_ordinal(&Default::default()),
                 };
-                items.push(Item { label, ordinal, unit });
+                items.push(Item {
+                    label,
+                    ordinal,
+                    unit,
+                });
             }
             // ICMP port unreachable, or silence: no answer to this datagram.
             Ok(Err(_)) | Err(_) => {
                 let (label, ordinal) = attributor.label_ordinal(&Default::default());
-                items.push(Item { label, ordinal, unit: Err(NO_REPLY.to_string()) });
+                items.push(Item {
+                    label,
+                    ordinal,
+                    unit: Err(NO_REPLY.to_string()),
+                });
             }
         }
     }
-    Ok(SessionRun { items, end: End::Closed, written })
+    Ok(SessionRun {
+        items,
+        end: End::Closed,
+        written,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ftp_sessions_end_with_a_quit_line() {
+        let q =
+            |c: &[&[u8]]| closing_chunk("ftp", &c.iter().map(|x| x.to_vec()).collect::<Vec<_>>());
+        assert_eq!(q(&[b"USER a\r\n", b"quit\r\n"]), None);
+        assert_eq!(q(&[b"USER a\r\n"]), Some(b"QUIT\r\n".to_vec()));
+        assert_eq!(
+            q(&[b"MODE S\r\xff\n", b"QUIT\r\n"]),
+            Some(b"QUIT\r\n".to_vec()),
+            "a bare LF ends no line"
+        );
+        assert_eq!(q(&[b"NOOP"]), Some(b"\r\nQUIT\r\n".to_vec()));
+        assert_eq!(closing_chunk("smtp", &[b"NOOP".to_vec()]), None);
+    }
 }

@@ -19,7 +19,8 @@ use std::time::SystemTime;
 
 use tokio::net::TcpListener;
 use wirecheck_smtp::server::{
-    BareNewline, Envelope, Extensions, MailSink, RcptVerdict, Recipient, ServerConfig, ServerSession,
+    BareNewline, Envelope, Extensions, MailSink, RcptVerdict, Recipient, ServerConfig,
+    ServerSession,
 };
 use wirecheck_wire::driver::{DriverConfig, TlsSide, drive};
 use wirecheck_wire::{Output, Session, TlsInfo};
@@ -29,7 +30,9 @@ struct FixtureSink;
 
 impl MailSink for FixtureSink {
     fn check_rcpt(&mut self, _envelope: &Envelope, rcpt: &Recipient) -> RcptVerdict {
-        let Some(m) = rcpt.path.mailbox() else { return RcptVerdict::Local };
+        let Some(m) = rcpt.path.mailbox() else {
+            return RcptVerdict::Local;
+        };
         if !m.domain().as_str().eq_ignore_ascii_case("example.test") {
             return RcptVerdict::RelayDenied;
         }
@@ -41,7 +44,11 @@ impl MailSink for FixtureSink {
         }
     }
 
-    fn deliver(&mut self, _envelope: &Envelope, _message: &[u8]) -> Result<String, wirecheck_smtp::server::DeliveryError> {
+    fn deliver(
+        &mut self,
+        _envelope: &Envelope,
+        _message: &[u8],
+    ) -> Result<String, wirecheck_smtp::server::DeliveryError> {
         Ok("BROKEN1".into())
     }
 
@@ -67,7 +74,9 @@ impl BrokenSmtp {
         let mut codes = Vec::new();
         while let Some(o) = self.inner.poll_output() {
             if let Output::Send(b) = &o
-                && let Some(code) = std::str::from_utf8(b.get(..3).unwrap_or_default()).ok().and_then(|c| c.parse().ok())
+                && let Some(code) = std::str::from_utf8(b.get(..3).unwrap_or_default())
+                    .ok()
+                    .and_then(|c| c.parse().ok())
             {
                 codes.push(code);
             }
@@ -91,10 +100,16 @@ impl BrokenSmtp {
             }
             return;
         }
-        let verb: String = String::from_utf8_lossy(line.split(|b| b.is_ascii_whitespace()).next().unwrap_or_default()).to_ascii_uppercase();
+        let verb: String = String::from_utf8_lossy(
+            line.split(|b| b.is_ascii_whitespace())
+                .next()
+                .unwrap_or_default(),
+        )
+        .to_ascii_uppercase();
         if verb == "RCPT" && !self.mail {
             // Bug 2: no sequence check.
-            self.out.push_back(Output::Send(b"250 2.1.5 OK\r\n".to_vec()));
+            self.out
+                .push_back(Output::Send(b"250 2.1.5 OK\r\n".to_vec()));
             return;
         }
         let codes = self.feed(&line);
@@ -168,7 +183,10 @@ pub async fn smtp() -> Broken {
         auth: true,
         auth_requires_tls: true,
         bare_newline: BareNewline::Reject,
-        extensions: Extensions { binarymime: false, ..Extensions::default() },
+        extensions: Extensions {
+            binarymime: false,
+            ..Extensions::default()
+        },
         ..ServerConfig::default()
     });
     let task = tokio::spawn(async move {
