@@ -8,6 +8,10 @@
 #   FUZZ_TARGET_DIR   cargo target dir (default fuzz/target)
 #   FUZZ_TARGETS      space-separated subset of targets (default: all of `cargo fuzz list`)
 #   FUZZ_SANITIZER    "none" (default) or "address" (AddressSanitizer via RUSTC_BOOTSTRAP=1)
+#   FUZZ_RUNS         run each target for exactly this many inputs with FUZZ_SEED (default 1)
+#                     instead of SECONDS_PER_TARGET: the same inputs on every machine, so a CI
+#                     result is reproducible (a time-bounded run explores a different amount
+#                     each time, and a differential target may meet a new disagreement class)
 #
 # Each target runs on fuzz/corpus/<target> (kept between runs, not committed) seeded from
 # fuzz/seeds/<target> and fuzz/regressions/<target>, with the protocol's dictionary. A crash,
@@ -51,7 +55,12 @@ for t in $targets; do
     for extra in "seeds/$t" "regressions/$t"; do
         [ -d "$extra" ] && dirs+=("$extra")
     done
-    args=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+    if [ -n "${FUZZ_RUNS:-}" ]; then
+        bound=(-runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}")
+    else
+        bound=(-max_total_time="$secs")
+    fi
+    args=("${bound[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="artifacts/$t/")
     dict="dict/${t%%_*}.dict"
     [ -f "$dict" ] && args+=(-dict="$dict")
