@@ -260,3 +260,36 @@ async fn the_command_line_fuzzes_and_diffs() {
             .expect("parse");
     assert_eq!(json["cases"][0]["steps"][0]["oracle"], "503 5.5.1");
 }
+
+/// A target started with `--target-cmd`: the reference server itself (nothing to find),
+/// and one that dies every second (restarted, and reported as a class of its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn started_targets_are_restarted_when_they_die() {
+    let all = corpus();
+    let refs: Vec<&Transcript> = all.iter().collect();
+    let bin = env!("CARGO_BIN_EXE_wirecheck");
+    let mut cfg = config("smtp", 5, 200);
+    cfg.max_findings = 0;
+    let healthy = TargetSpec::command(format!("{bin} serve --smtp {{port}}"), false);
+    let r = netfuzz::fuzz(&cfg, &refs, &healthy).await.expect("fuzz");
+    assert!(
+        r.findings.is_empty() && r.target_restarts == 0,
+        "{}",
+        show(&r)
+    );
+
+    let mut cfg = config("smtp", 5, 1_000_000);
+    cfg.time = Duration::from_secs(3);
+    cfg.max_findings = 0;
+    let mortal = TargetSpec::command(
+        format!("{bin} serve --smtp {{port}} & sleep 1; kill $!"),
+        false,
+    );
+    let r = netfuzz::fuzz(&cfg, &refs, &mortal).await.expect("fuzz");
+    assert!(r.target_restarts >= 1, "{}", show(&r));
+    assert!(
+        r.findings.iter().any(|f| f.kind == "target died"),
+        "{}",
+        show(&r)
+    );
+}

@@ -342,13 +342,16 @@ async fn pair(sh: &Shared, seq: &Sequence) -> Result<Option<(StepDiff, SessionRu
         session::run(&cfg.protocol, &target, seq, &cfg.limits, &cfg.timing)
     );
     let o = o.map_err(PairError::Oracle)?;
-    if let Side::Managed(m, _) = &sh.target
-        && t.as_ref().map_or(true, |t| {
+    if let Side::Managed(m, _) = &sh.target {
+        // A target that died is a discrepancy of its own. After a session that looks like
+        // it (reset, replies missing), give the process a moment to be reaped.
+        let suspicious = t.as_ref().map_or(true, |t| {
             t.end == session::End::Reset || t.items.len() < o.items.len()
-        })
-    {
-        // A target that died is a discrepancy of its own; give it a moment to be reaped.
-        for _ in 0..5 {
+        });
+        for k in 0..if suspicious { 5 } else { 1 } {
+            if k > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             if let Some(d) = m.check().await {
                 sh.restarts.fetch_add(1, Ordering::Relaxed);
                 let verb = o
@@ -370,7 +373,6 @@ async fn pair(sh: &Shared, seq: &Sequence) -> Result<Option<(StepDiff, SessionRu
                 };
                 return Ok(Some((diff, o)));
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
     let t = t.map_err(PairError::Target)?;
@@ -405,10 +407,12 @@ async fn worker(sh: Arc<Shared>, deadline: Instant) {
             Ok(None) => consecutive_target_errors = 0,
             Ok(Some((d, _))) => {
                 consecutive_target_errors = 0;
-                // Counted only when it shows again (timing can make a one-off).
-                sh.sessions.fetch_add(2, Ordering::Relaxed);
-                let again =
-                    matches!(pair(&sh, &seq).await, Ok(Some((d2, _))) if d2.class() == d.class());
+                // Counted only when it shows again (timing can make a one-off); a target
+                // that died is always reported.
+                let again = d.kind == "target died" || {
+                    sh.sessions.fetch_add(2, Ordering::Relaxed);
+                    matches!(pair(&sh, &seq).await, Ok(Some((d2, _))) if d2.class() == d.class())
+                };
                 if !again {
                     sh.flaky.fetch_add(1, Ordering::Relaxed);
                     sh.done.fetch_add(1, Ordering::Relaxed);
@@ -613,6 +617,9 @@ pub async fn fuzz(
         }
         finish(&sh, &mut f, &acc, target, m_deadline).await?;
         findings.push(f);
+    }
+    if let Side::Managed(m, _) = &sh.target {
+        m.stop().await;
     }
     Ok(FuzzReport {
         protocol: p.to_string(),
