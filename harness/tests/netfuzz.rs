@@ -293,3 +293,43 @@ async fn started_targets_are_restarted_when_they_die() {
         show(&r)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broken_pop3_server_is_found_out() {
+    let all = corpus();
+    let refs: Vec<&Transcript> = all.iter().collect();
+    let maildrop = tempfile::tempdir().expect("tmp");
+    let srv = broken::pop3(maildrop.path()).await;
+    let spec = TargetSpec::addr(srv.addr.to_string());
+    let out = tempfile::tempdir().expect("tmp");
+    let mut cfg = config("pop3", 3, 400);
+    cfg.out = Some(out.path().to_path_buf());
+    cfg.max_findings = 4;
+    let r = netfuzz::fuzz(&cfg, &refs, &spec).await.expect("fuzz");
+    let text = show(&r);
+    eprintln!("{text}");
+    let stat = r
+        .findings
+        .iter()
+        .find(|f| f.verb == "STAT" && f.kind == "data");
+    assert!(
+        stat.is_some_and(|f| f.verdict.starts_with("written")),
+        "STAT sizes:\n{text}"
+    );
+    let list = r
+        .findings
+        .iter()
+        .find(|f| f.verb == "LIST" && f.oracle.starts_with("-ERR") && f.target.starts_with("+OK"));
+    assert!(
+        list.is_some_and(|f| f.verdict.starts_with("written")),
+        "LIST of no message:\n{text}"
+    );
+    for f in r.findings.iter().filter_map(|f| f.file.as_ref()) {
+        eprintln!(
+            "--- {}\n{}",
+            f.display(),
+            std::fs::read_to_string(f).unwrap_or_default()
+        );
+    }
+    check_written(&r, &spec).await;
+}

@@ -32,6 +32,10 @@ pub struct StepDiff {
     pub oracle: String,
     /// The target's, short.
     pub target: String,
+    /// The oracle's reply code (status, rcode) for the class.
+    pub oracle_key: String,
+    /// The target's.
+    pub target_key: String,
     /// Every normalised field of the oracle's unit.
     pub oracle_detail: String,
     /// Every normalised field of the target's unit.
@@ -43,17 +47,34 @@ pub struct StepDiff {
 }
 
 impl StepDiff {
-    /// The discrepancy class: verb, kind and the two short forms
-    /// (`RCPT: code class 503 → 250`).
+    /// The discrepancy class: the verb, what differs, and the reply-code pair
+    /// (`RCPT: code class 503 → 250`, `LIST: status -ERR → +OK`).
     pub fn class(&self) -> String {
         format!(
             "{}: {} {} → {}",
-            self.verb, self.kind, self.oracle, self.target
+            self.verb, self.kind, self.oracle_key, self.target_key
         )
     }
 }
 
-/// A unit, a framing error, or nothing, with its normal form.
+/// The reply-code pair of a class: the first normalised field (the code, the POP3 status,
+/// the DNS rcode; for IMAP the kind and the status or type).
+fn key(protocol: &str, side: &Side) -> String {
+    match &side.norm {
+        None => side.short.clone(),
+        Some(n) => {
+            let take = if protocol == "imap" { 2 } else { 1 };
+            let v: Vec<&str> = n
+                .fields
+                .iter()
+                .take(take)
+                .map(|f| f.value.as_str())
+                .collect();
+            cut(&v.join(" "), 40)
+        }
+    }
+}
+
 struct Side {
     short: String,
     detail: String,
@@ -154,6 +175,8 @@ pub fn compare_items(
                 command: label.describe(),
                 verb: label.verb(protocol),
                 kind,
+                oracle_key: key(protocol, &so),
+                target_key: key(protocol, &st),
                 oracle: so.short,
                 target: st.short,
                 oracle_detail: so.detail,

@@ -78,7 +78,7 @@ impl Norm {
 impl std::fmt::Display for Norm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut first = true;
-        for fl in &self.fields {
+        for fl in self.fields.iter().filter(|f| !f.value.is_empty()) {
             if !first {
                 f.write_str(" ")?;
             }

@@ -365,6 +365,8 @@ async fn pair(sh: &Shared, seq: &Sequence) -> Result<Option<(StepDiff, SessionRu
                     verb,
                     kind: "target died".into(),
                     oracle: "alive".into(),
+                    oracle_key: "alive".into(),
+                    target_key: "died".into(),
                     target: cut(&d.status, 40),
                     oracle_detail: String::new(),
                     target_detail: cut(d.stderr.trim(), 400),
