@@ -114,25 +114,57 @@ async fn check_written(r: &FuzzReport, target: &TargetSpec) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_broken_smtp_server_is_found_out() {
+/// Fuzz a broken server (`protocol`, `seed`, `cases`, `findings` minimised at most), print
+/// the report and the transcripts written, and check them; the report and its text.
+async fn fuzz_broken(
+    protocol: &str,
+    addr: std::net::SocketAddr,
+    seed: u64,
+    cases: u64,
+    findings: usize,
+) -> (FuzzReport, String) {
     let all = corpus();
     let refs: Vec<&Transcript> = all.iter().collect();
-    let srv = broken::smtp().await;
-    let spec = TargetSpec::addr(srv.addr.to_string());
+    let spec = TargetSpec::addr(addr.to_string());
     let out = tempfile::tempdir().expect("tmp");
-    let mut cfg = config("smtp", 7, 500);
+    let mut cfg = config(protocol, seed, cases);
     cfg.out = Some(out.path().to_path_buf());
-    cfg.max_findings = 5;
+    cfg.max_findings = findings;
     let r = netfuzz::fuzz(&cfg, &refs, &spec).await.expect("fuzz");
     let text = show(&r);
     eprintln!("{text}");
-    let rcpt = r
-        .findings
-        .iter()
-        .find(|f| f.verb == "RCPT" && f.oracle.starts_with("503") && f.target.starts_with("250"))
+    for f in r.findings.iter().filter_map(|f| f.file.as_ref()) {
+        eprintln!(
+            "--- {}\n{}",
+            f.display(),
+            std::fs::read_to_string(f).unwrap_or_default()
+        );
+    }
+    check_written(&r, &spec).await;
+    (r, text)
+}
+
+/// A written finding: verb, and the reply-code pair starting so.
+fn written<'a>(
+    r: &'a FuzzReport,
+    verb: &str,
+    oracle: &str,
+    target: &str,
+) -> Option<&'a netfuzz::Finding> {
+    r.findings.iter().find(|f| {
+        f.verb == verb
+            && f.oracle.starts_with(oracle)
+            && f.target.starts_with(target)
+            && f.verdict.starts_with("written")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broken_smtp_server_is_found_out() {
+    let srv = broken::smtp().await;
+    let (r, text) = fuzz_broken("smtp", srv.addr, 7, 500, 5).await;
+    let rcpt = written(&r, "RCPT", "503", "250")
         .unwrap_or_else(|| panic!("RCPT before MAIL not found:\n{text}"));
-    assert!(rcpt.verdict.starts_with("written"), "{text}");
     assert!(
         rcpt.minimised.len() <= 2,
         "minimised to at most EHLO + RCPT:\n{text}"
@@ -143,14 +175,6 @@ async fn the_broken_smtp_server_is_found_out() {
         .filter(|f| f.file.is_some() && f.minimised.concat().contains("\\n.\\n"))
         .count();
     assert!(smuggling > 0, "bare-LF end of data not found:\n{text}");
-    for f in r.findings.iter().filter_map(|f| f.file.as_ref()) {
-        eprintln!(
-            "--- {}\n{}",
-            f.display(),
-            std::fs::read_to_string(f).unwrap_or_default()
-        );
-    }
-    check_written(&r, &spec).await;
 }
 
 #[test]
@@ -296,40 +320,15 @@ async fn started_targets_are_restarted_when_they_die() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_broken_pop3_server_is_found_out() {
-    let all = corpus();
-    let refs: Vec<&Transcript> = all.iter().collect();
     let maildrop = tempfile::tempdir().expect("tmp");
     let srv = broken::pop3(maildrop.path()).await;
-    let spec = TargetSpec::addr(srv.addr.to_string());
-    let out = tempfile::tempdir().expect("tmp");
-    let mut cfg = config("pop3", 3, 400);
-    cfg.out = Some(out.path().to_path_buf());
-    cfg.max_findings = 4;
-    let r = netfuzz::fuzz(&cfg, &refs, &spec).await.expect("fuzz");
-    let text = show(&r);
-    eprintln!("{text}");
-    let stat = r
-        .findings
-        .iter()
-        .find(|f| f.verb == "STAT" && f.kind == "data");
+    let (r, text) = fuzz_broken("pop3", srv.addr, 3, 400, 4).await;
     assert!(
-        stat.is_some_and(|f| f.verdict.starts_with("written")),
+        written(&r, "STAT", "+OK", "+OK").is_some_and(|f| f.kind == "data"),
         "STAT sizes:\n{text}"
     );
-    let list = r
-        .findings
-        .iter()
-        .find(|f| f.verb == "LIST" && f.oracle.starts_with("-ERR") && f.target.starts_with("+OK"));
     assert!(
-        list.is_some_and(|f| f.verdict.starts_with("written")),
+        written(&r, "LIST", "-ERR", "+OK").is_some(),
         "LIST of no message:\n{text}"
     );
-    for f in r.findings.iter().filter_map(|f| f.file.as_ref()) {
-        eprintln!(
-            "--- {}\n{}",
-            f.display(),
-            std::fs::read_to_string(f).unwrap_or_default()
-        );
-    }
-    check_written(&r, &spec).await;
 }

@@ -64,81 +64,88 @@ impl MailSink for FixtureSink {
     }
 }
 
-/// The wrapper: lines in, the reference session behind it.
-struct BrokenSmtp {
-    inner: ServerSession<FixtureSink>,
+/// A reference session behind a wrapper that sees every input line first: [`Bugs::line`]
+/// feeds it on (or not) and may rewrite what comes out.
+struct Wrapper<S, B> {
+    inner: S,
     out: VecDeque<Output>,
     partial: Vec<u8>,
-    /// A MAIL was accepted in this transaction.
-    mail: bool,
-    /// Inside DATA (after the inner session's 354).
-    data: bool,
+    bugs: B,
 }
 
-impl BrokenSmtp {
-    fn feed(&mut self, bytes: &[u8]) -> Vec<u16> {
+/// The planted bugs of one server.
+trait Bugs<S: Session> {
+    /// Where input lines end (the SMTP wrapper is sloppy: any LF).
+    const LINE_END: &'static [u8];
+    /// One input line (with its end).
+    fn line(&mut self, io: &mut Io<'_, S>, line: Vec<u8>);
+}
+
+/// The inner session and the output queue, for [`Bugs::line`].
+struct Io<'a, S> {
+    inner: &'a mut S,
+    out: &'a mut VecDeque<Output>,
+}
+
+impl<S: Session> Io<'_, S> {
+    /// Feed `bytes` to the inner session; its output, not queued yet.
+    fn feed(&mut self, bytes: &[u8]) -> Vec<Output> {
         self.inner.handle_input(bytes);
-        let mut codes = Vec::new();
-        while let Some(o) = self.inner.poll_output() {
-            if let Output::Send(b) = &o
-                && let Some(code) = std::str::from_utf8(b.get(..3).unwrap_or_default())
-                    .ok()
-                    .and_then(|c| c.parse().ok())
-            {
-                codes.push(code);
-            }
-            self.out.push_back(o);
-        }
-        codes
+        std::iter::from_fn(|| self.inner.poll_output()).collect()
     }
 
-    fn line(&mut self, line: Vec<u8>) {
-        if self.data {
-            if line == b".\n" {
-                // Bug 1: a bare-LF dot line ends the data.
-                self.feed(b"\r\n.\r\n");
-                self.data = false;
-                self.mail = false;
-                return;
-            }
-            if !self.feed(&line).is_empty() {
-                self.data = false;
-                self.mail = false;
-            }
-            return;
-        }
-        let verb: String = String::from_utf8_lossy(
-            line.split(|b| b.is_ascii_whitespace())
-                .next()
-                .unwrap_or_default(),
-        )
-        .to_ascii_uppercase();
-        if verb == "RCPT" && !self.mail {
-            // Bug 2: no sequence check.
-            self.out
-                .push_back(Output::Send(b"250 2.1.5 OK\r\n".to_vec()));
-            return;
-        }
-        let codes = self.feed(&line);
-        match (verb.as_str(), codes.first()) {
-            ("MAIL", Some(250)) => self.mail = true,
-            ("RSET" | "EHLO" | "HELO", Some(250)) => self.mail = false,
-            ("DATA", Some(354)) => self.data = true,
-            _ => {}
-        }
+    fn emit(&mut self, outs: impl IntoIterator<Item = Output>) {
+        self.out.extend(outs);
     }
 }
 
-impl Session for BrokenSmtp {
+/// The reply code of an SMTP output.
+fn code(o: &Output) -> Option<u16> {
+    let Output::Send(b) = o else { return None };
+    std::str::from_utf8(b.get(..3)?).ok()?.parse().ok()
+}
+
+impl<S: Session, B: Bugs<S>> Wrapper<S, B> {
+    fn new(inner: S, bugs: B) -> Self {
+        let mut w = Wrapper {
+            inner,
+            out: VecDeque::new(),
+            partial: Vec::new(),
+            bugs,
+        };
+        // The greeting.
+        let mut io = Io {
+            inner: &mut w.inner,
+            out: &mut w.out,
+        };
+        let greeting = io.feed(b"");
+        io.emit(greeting);
+        w
+    }
+}
+
+impl<S: Session, B: Bugs<S>> Session for Wrapper<S, B> {
     fn handle_input(&mut self, data: &[u8]) {
         self.partial.extend_from_slice(data);
-        while let Some(i) = self.partial.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.partial.drain(..=i).collect();
-            self.line(line);
+        let end = B::LINE_END;
+        while let Some(i) = self.partial.windows(end.len()).position(|w| w == end) {
+            let line: Vec<u8> = self.partial.drain(..i + end.len()).collect();
+            self.bugs.line(
+                &mut Io {
+                    inner: &mut self.inner,
+                    out: &mut self.out,
+                },
+                line,
+            );
         }
         if self.partial.len() > 64 * 1024 {
             let rest = std::mem::take(&mut self.partial);
-            self.feed(&rest);
+            let mut io = Io {
+                inner: &mut self.inner,
+                out: &mut self.out,
+            };
+            let outs = io.feed(&rest);
+            io.emit(outs);
         }
     }
 
@@ -162,53 +169,67 @@ impl Session for BrokenSmtp {
     }
 }
 
-/// A running broken server; dropping it stops accepting.
-pub struct Broken {
-    /// Where it listens.
-    pub addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
+/// The SMTP bugs' state.
+#[derive(Default)]
+struct SmtpBugs {
+    /// A MAIL was accepted in this transaction.
+    mail: bool,
+    /// Inside DATA (after the inner session's 354).
+    data: bool,
 }
 
-impl Drop for Broken {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+impl Bugs<ServerSession<FixtureSink>> for SmtpBugs {
+    const LINE_END: &'static [u8] = b"\n";
 
-/// The wrapper around the reference POP3 session.
-struct BrokenPop3 {
-    inner: wirecheck_pop3::ServerSession,
-    out: VecDeque<Output>,
-    partial: Vec<u8>,
-}
-
-impl BrokenPop3 {
-    fn feed(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
-        self.inner.handle_input(bytes);
-        let mut sent = Vec::new();
-        while let Some(o) = self.inner.poll_output() {
-            match o {
-                Output::Send(b) => sent.push(b),
-                other => {
-                    for b in sent.drain(..) {
-                        self.out.push_back(Output::Send(b));
-                    }
-                    self.out.push_back(other);
-                }
+    fn line(&mut self, io: &mut Io<'_, ServerSession<FixtureSink>>, line: Vec<u8>) {
+        if self.data {
+            // Bug 1: a bare-LF dot line ends the data.
+            let bytes: &[u8] = if line == b".\n" { b"\r\n.\r\n" } else { &line };
+            let outs = io.feed(bytes);
+            if line == b".\n" || outs.iter().any(|o| code(o).is_some()) {
+                self.data = false;
+                self.mail = false;
             }
+            io.emit(outs);
+            return;
         }
-        sent
+        let first = line
+            .split(|b| b.is_ascii_whitespace())
+            .next()
+            .unwrap_or_default();
+        let verb = String::from_utf8_lossy(first).to_ascii_uppercase();
+        if verb == "RCPT" && !self.mail {
+            // Bug 2: no sequence check.
+            io.emit([Output::Send(b"250 2.1.5 OK\r\n".to_vec())]);
+            return;
+        }
+        let outs = io.feed(&line);
+        match (verb.as_str(), outs.first().and_then(code)) {
+            ("MAIL", Some(250)) => self.mail = true,
+            ("RSET" | "EHLO" | "HELO", Some(250)) => self.mail = false,
+            ("DATA", Some(354)) => self.data = true,
+            _ => {}
+        }
+        io.emit(outs);
     }
+}
 
-    fn line(&mut self, line: Vec<u8>) {
+/// The POP3 bugs (no state).
+struct Pop3Bugs;
+
+impl Bugs<wirecheck_pop3::ServerSession> for Pop3Bugs {
+    // The reference reads CRLF lines only; so does this wrapper.
+    const LINE_END: &'static [u8] = b"\r\n";
+
+    fn line(&mut self, io: &mut Io<'_, wirecheck_pop3::ServerSession>, line: Vec<u8>) {
         let text = String::from_utf8_lossy(&line).into_owned();
         let words: Vec<&str> = text.split_ascii_whitespace().collect();
         let verb = words
             .first()
             .map(|w| w.to_ascii_uppercase())
             .unwrap_or_default();
-        let mut sent = self.feed(&line);
-        if let Some(first) = sent.first_mut() {
+        let mut outs = io.feed(&line);
+        if let Some(Output::Send(first)) = outs.first_mut() {
             let status = String::from_utf8_lossy(first).into_owned();
             match (verb.as_str(), words.len()) {
                 // Bug 1: sizes counted with LF line ends.
@@ -229,42 +250,20 @@ impl BrokenPop3 {
                 _ => {}
             }
         }
-        self.out.extend(sent.into_iter().map(Output::Send));
+        io.emit(outs);
     }
 }
 
-impl Session for BrokenPop3 {
-    fn handle_input(&mut self, data: &[u8]) {
-        self.partial.extend_from_slice(data);
-        // The reference reads CRLF lines only; so does the wrapper.
-        while let Some(i) = self.partial.windows(2).position(|w| w == b"\r\n") {
-            let line: Vec<u8> = self.partial.drain(..i + 2).collect();
-            self.line(line);
-        }
-        if self.partial.len() > 64 * 1024 {
-            let rest = std::mem::take(&mut self.partial);
-            let sent = self.feed(&rest);
-            self.out.extend(sent.into_iter().map(Output::Send));
-        }
-    }
+/// A running broken server; dropping it stops accepting.
+pub struct Broken {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
 
-    fn handle_eof(&mut self) {
-        self.inner.handle_eof();
-        while let Some(o) = self.inner.poll_output() {
-            self.out.push_back(o);
-        }
-    }
-
-    fn handle_timeout(&mut self) -> Vec<Output> {
-        self.inner.handle_timeout()
-    }
-
-    fn handle_tls(&mut self, info: TlsInfo) {
-        self.inner.handle_tls(info);
-    }
-
-    fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop_front()
+impl Drop for Broken {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
@@ -292,14 +291,8 @@ pub async fn pop3(dir: &std::path::Path) -> Broken {
         while let Ok((tcp, _)) = listener.accept().await {
             n += 1;
             let stamp = wirecheck_pop3::apop_timestamp(std::process::id(), n, "localhost");
-            let mut session = BrokenPop3 {
-                inner: wirecheck_pop3::ServerSession::new(store.clone(), cfg.clone(), stamp),
-                out: VecDeque::new(),
-                partial: Vec::new(),
-            };
-            // The greeting.
-            let greeting = session.feed(b"");
-            session.out.extend(greeting.into_iter().map(Output::Send));
+            let inner = wirecheck_pop3::ServerSession::new(store.clone(), cfg.clone(), stamp);
+            let session = Wrapper::new(inner, Pop3Bugs);
             let driver = driver.clone();
             tokio::spawn(async move {
                 let _ = drive(tcp, session, &driver).await;
@@ -332,15 +325,8 @@ pub async fn smtp() -> Broken {
     });
     let task = tokio::spawn(async move {
         while let Ok((tcp, peer)) = listener.accept().await {
-            let mut session = BrokenSmtp {
-                inner: ServerSession::new(cfg.clone(), FixtureSink, Some(peer)),
-                out: VecDeque::new(),
-                partial: Vec::new(),
-                mail: false,
-                data: false,
-            };
-            // The greeting.
-            session.feed(b"");
+            let inner = ServerSession::new(cfg.clone(), FixtureSink, Some(peer));
+            let session = Wrapper::new(inner, SmtpBugs::default());
             let driver = driver.clone();
             tokio::spawn(async move {
                 let _ = drive(tcp, session, &driver).await;
