@@ -8,6 +8,9 @@
 #   FUZZ_TARGET_DIR   cargo target dir (default fuzz/target)
 #   FUZZ_TARGETS      space-separated subset of targets (default: all of `cargo fuzz list`)
 #   FUZZ_SANITIZER    "none" (default) or "address" (AddressSanitizer via RUSTC_BOOTSTRAP=1)
+#   FUZZ_REPLAY       targets that only replay their seeds and regressions (-runs=0: every
+#                     input once, no mutation), e.g. a differential target whose classes of
+#                     disagreement with the other implementation are still being catalogued
 #   FUZZ_RUNS         run each target for exactly this many inputs with FUZZ_SEED (default 1)
 #                     instead of SECONDS_PER_TARGET: the same inputs on every machine, so a CI
 #                     result is reproducible (a time-bounded run explores a different amount
@@ -55,7 +58,9 @@ for t in $targets; do
     for extra in "seeds/$t" "regressions/$t"; do
         [ -d "$extra" ] && dirs+=("$extra")
     done
-    if [ -n "${FUZZ_RUNS:-}" ]; then
+    if [[ " ${FUZZ_REPLAY:-} " == *" $t "* ]]; then
+        bound=(-runs=0)
+    elif [ -n "${FUZZ_RUNS:-}" ]; then
         bound=(-runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}")
     else
         bound=(-max_total_time="$secs")
