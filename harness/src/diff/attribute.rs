@@ -55,7 +55,8 @@ impl Label {
             .filter(|w| !w.is_empty());
         let w = match protocol {
             "imap" => words.nth(1),
-            "dns" => return String::from_utf8_lossy(line).into_owned(),
+            // `TYPE NAME`: the query type is the verb.
+            "dns" => words.next(),
             _ => words.next(),
         }
         .unwrap_or_default();
@@ -292,7 +293,7 @@ fn literal_size(line: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-/// A DNS query as `NAME TYPE` (or `<malformed query>`).
+/// A DNS query as `TYPE NAME` (or `<malformed>`).
 fn dns_label(data: &[u8]) -> String {
     use wirecheck_dns::codec;
     let msg = codec::decode(data).or_else(|e| match codec::tcp_frame(data) {
@@ -301,7 +302,7 @@ fn dns_label(data: &[u8]) -> String {
     });
     match msg.ok().as_ref().and_then(|m| m.question()) {
         Some(q) => format!("{} {}", q.qtype, q.name),
-        None => "<malformed query>".into(),
+        None => "<malformed>".into(),
     }
 }
 

@@ -12,7 +12,7 @@
 //! | ftp | `code`, `path` (257), `features` (FEAT), `value` (SIZE) |
 //! | pop3 | `status`, `code` (RFC 2449 `[…]`), `data` (STAT, LIST n, UIDL n), `body` (LIST, UIDL, RETR, TOP), `capabilities` (CAPA), `stuffing` |
 //! | imap | `kind` (untagged, continuation, tagged), `status`, `code` (the response code's atom), `type`, `number`, `data` (redacted) |
-//! | dns | `rcode`, `opcode`, `flags`, `id`, `question`, `answer`, `authority`, `additional`, `edns` |
+//! | dns | `rcode`, `opcode`, `flags`, `id`, `question`, `answer`, and without an answer `authority` and `additional`, `edns` |
 //!
 //! The command a unit answers (see [`super::attribute`]) selects the command-specific
 //! fields; without it only the generic ones are kept.
@@ -403,15 +403,33 @@ fn dns(u: &Unit) -> Norm {
     let q: Vec<String> = msg
         .questions
         .iter()
-        .map(|q| format!("{} {} {}", q.name, q.qclass, q.qtype))
+        .map(|q| {
+            format!(
+                "{} {} {}",
+                q.name.to_string().to_ascii_lowercase(),
+                q.qclass,
+                q.qtype
+            )
+        })
         .collect();
     n.push("question", q.join("; "));
-    for (name, section) in [
-        ("answer", &msg.answers),
-        ("authority", &msg.authorities),
-        ("additional", &msg.additionals),
-    ] {
-        let mut rrs: Vec<String> = section.iter().map(presentation::render_record).collect();
+    // With an answer, what else a server adds (NS in authority, glue) is its choice
+    // (RFC 2181 §6.1, "minimal responses"); without one, the authority section is the
+    // answer (RFC 2308 §3 SOA, referrals).
+    let sections: &[(&'static str, &Vec<_>)] = if msg.answers.is_empty() {
+        &[
+            ("answer", &msg.answers),
+            ("authority", &msg.authorities),
+            ("additional", &msg.additionals),
+        ]
+    } else {
+        &[("answer", &msg.answers)]
+    };
+    for &(name, section) in sections {
+        let mut rrs: Vec<String> = section
+            .iter()
+            .map(|r| fold_case(&presentation::render_record(r)))
+            .collect();
         rrs.sort();
         n.push(name, rrs.join("; ").replace('\t', " "));
     }
@@ -429,6 +447,19 @@ fn dns(u: &Unit) -> Norm {
             .unwrap_or_default(),
     );
     n
+}
+
+/// A record line with its names in lower case (RFC 4343: names compare case-insensitively;
+/// a server may answer in the query's case); TXT data keeps its case.
+fn fold_case(line: &str) -> String {
+    let mut parts: Vec<String> = line.splitn(5, '\t').map(str::to_string).collect();
+    let txt = parts.get(3).is_some_and(|t| t.eq_ignore_ascii_case("TXT"));
+    for (i, p) in parts.iter_mut().enumerate() {
+        if i == 0 || (i == 4 && !txt) {
+            *p = p.to_ascii_lowercase();
+        }
+    }
+    parts.join("\t")
 }
 
 static REDACTIONS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {

@@ -262,26 +262,46 @@ fn redacted_regex(red: &str) -> String {
     out.replace("\\s+\\s+", "\\s+")
 }
 
-/// The presentation form's header, counts and records, in the oracle's order.
+/// The presentation form's header, counts and records in the oracle's order, case-blind
+/// like the normaliser; with an answer, only the answer section (the rest is the server's
+/// choice, see `diff::normalise`).
 fn dns_regex(u: &Unit) -> String {
     let text = String::from_utf8_lossy(&u.text);
     let mut parts = Vec::new();
+    let mut answers = false;
+    let mut section = "";
     for line in text.lines() {
-        let keep = line.starts_with(";; opcode:")
-            || line.starts_with(";; flags:")
-            || (!line.starts_with(';') && !line.is_empty());
-        if line.starts_with(";; flags:") {
-            // ADDITIONAL counts the OPT record: compared through the EDNS line instead.
-            let cut = line.split(" ADDITIONAL:").next().unwrap_or(line);
-            parts.push(format!("^{} ADDITIONAL: \\d+$", regex::escape(cut)));
+        if let Some(rest) = line.strip_prefix(";; ") {
+            if let Some(name) = rest.strip_suffix(" SECTION:") {
+                section = if name == "ANSWER" {
+                    "answer"
+                } else if name == "QUESTION" {
+                    "question"
+                } else {
+                    "other"
+                };
+                answers |= section == "answer";
+                continue;
+            }
+        }
+        if line.starts_with(";; opcode:") {
+            parts.push(format!("^{}$", regex::escape(line)));
+        } else if line.starts_with(";; flags:") {
+            // AUTHORITY and ADDITIONAL (which counts the OPT record) are compared through the
+            // records and the EDNS line.
+            let cut = line.split(" AUTHORITY:").next().unwrap_or(line);
+            parts.push(format!(
+                "^{} AUTHORITY: \\d+, ADDITIONAL: \\d+$",
+                regex::escape(cut)
+            ));
         } else if line.starts_with("; EDNS:") {
             let cut = line.split(';').nth(1).unwrap_or_default();
             parts.push(format!("^;{};", regex::escape(cut)));
-        } else if keep {
+        } else if !line.starts_with(';') && !line.is_empty() && (section == "answer" || !answers) {
             parts.push(format!("^{}$", regex::escape(line)));
         }
     }
-    format!("(?ms){}", parts.join(".*"))
+    format!("(?msi){}", parts.join(".*"))
 }
 
 /// The transcript that reproduces `diff` with `seq`, from the oracle's `run`.

@@ -670,7 +670,8 @@ async fn finish(
         tests: cfg.minimise_tests,
         deadline,
     };
-    let (min, tests) = minimise::minimise(acc.seq.clone(), budget, &mut still).await;
+    let (min, tests) =
+        minimise::minimise(acc.seq.clone(), budget, cfg.protocol != "dns", &mut still).await;
     f.tests = tests;
     f.minimised = min.iter().map(|c| emit::escape(c)).collect();
     let origin = emit::Origin {
