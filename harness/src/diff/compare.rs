@@ -121,7 +121,14 @@ fn raw_of(u: &Unit) -> String {
 /// A friendlier name for the first differing field.
 fn kind_name(field: &str, a: &Norm, b: &Norm) -> String {
     match field {
-        "code" => {
+        // A reply code (SMTP, FTP): its first digit is the class (RFC 5321 §4.2.1). An IMAP
+        // `code` is a response code's atom: no class.
+        "code"
+            if [a, b].iter().all(|n| {
+                n.get("code")
+                    .is_some_and(|c| c.len() == 3 && c.bytes().all(|d| d.is_ascii_digit()))
+            }) =>
+        {
             let class = |n: &Norm| n.get("code").and_then(|c| c.chars().next());
             if class(a) != class(b) {
                 "code class".into()
@@ -225,5 +232,27 @@ mod tests {
         assert_eq!(d[1].oracle, "none");
         let same = compare_items("smtp", "main", &o, &o, None, &[]).0;
         assert!(same.is_empty());
+        let imap = |text: &str| Item {
+            label: Label::Command(b"a1 SELECT x".to_vec()),
+            ordinal: Some(0),
+            unit: Ok(Unit {
+                text: text.as_bytes().to_vec(),
+                kind: crate::protocol::UnitKind::Tagged("a1".into()),
+                ..Unit::default()
+            }),
+        };
+        let (d, _) = compare_items(
+            "imap",
+            "main",
+            &[imap("a1 NO [NONEXISTENT] x")],
+            &[imap("a1 NO x")],
+            None,
+            &[],
+        );
+        assert_eq!(
+            d[0].class(),
+            "SELECT: code tagged NO → tagged NO",
+            "an IMAP response code has no class"
+        );
     }
 }
