@@ -1,4 +1,4 @@
-//! A case's recorded exchange ([`CaseResult::exchange`]) framed back into reply units, per
+//! A case's recorded exchange ([`wirecheck_reports::CaseResult::exchange`]) framed back into reply units, per
 //! connection, each labelled with the command it answers.
 //!
 //! The runner records every chunk sent and received and a note when a connection opens;

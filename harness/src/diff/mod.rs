@@ -38,6 +38,7 @@ pub mod cli;
 pub mod compare;
 pub mod exchange;
 pub mod normalise;
+mod redact;
 mod report;
 
 pub use compare::StepDiff;

@@ -271,18 +271,17 @@ fn dns_regex(u: &Unit) -> String {
     let mut answers = false;
     let mut section = "";
     for line in text.lines() {
-        if let Some(rest) = line.strip_prefix(";; ") {
-            if let Some(name) = rest.strip_suffix(" SECTION:") {
-                section = if name == "ANSWER" {
-                    "answer"
-                } else if name == "QUESTION" {
-                    "question"
-                } else {
-                    "other"
-                };
-                answers |= section == "answer";
-                continue;
-            }
+        if let Some(name) = line
+            .strip_prefix(";; ")
+            .and_then(|r| r.strip_suffix(" SECTION:"))
+        {
+            section = match name {
+                "ANSWER" => "answer",
+                "QUESTION" => "question",
+                _ => "other",
+            };
+            answers |= section == "answer";
+            continue;
         }
         if line.starts_with(";; opcode:") {
             parts.push(format!("^{}$", regex::escape(line)));

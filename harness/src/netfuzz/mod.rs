@@ -6,15 +6,20 @@
 //! grammar ([`grammar`]) or the corpus, mutated ([`mutate`]). Every case is sent to the
 //! target and to the oracle at once ([`session`]: greeting, chunks, half-close, read to
 //! EOF), both answers are framed, labelled and normalised exactly as `wirecheck diff`
-//! does, and the first differing unit names the discrepancy's *class* (`RCPT: code class
-//! 503 → 250`). Classes are deduplicated; each is then minimised by delta debugging
-//! ([`minimise`]) and written as a transcript ([`emit`]) once the real runner confirmed it
-//! passes against a fresh oracle and fails against the target.
+//! does, and the first differing unit names the discrepancy's *class*: the command's verb,
+//! what differs and the reply-code pair (`RCPT: code class 503 → 250`, `LIST: status -ERR
+//! → +OK`). A difference counts only when the case shows it again at once (timing makes
+//! one-offs); a started target (`--target-cmd`) that dies is a class of its own, and is
+//! restarted. Classes are deduplicated; each is then reproduced, minimised by delta
+//! debugging ([`minimise`]) and written as a transcript ([`emit`]) once the real runner
+//! confirmed it passes against a fresh oracle and fails against the target.
 //!
 //! The oracle is one embedded instance (only the fuzzed service, its files on tmpfs when
 //! there is one) kept warm for the whole run: sessions never change what another session
-//! sees, because [`grammar::sanitise`] removes what would outlive a session. POP3 runs one
-//! session at a time (a maildrop is locked while a session holds it).
+//! sees, because [`grammar::sanitise`] removes what would outlive a session (and TLS
+//! upgrades, which the fuzzer does not speak). POP3 runs one session at a time (a maildrop
+//! is locked while a session holds it). FTP sessions end with `QUIT` rather than our FIN
+//! ([`session::closing_chunk`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -35,7 +40,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -48,14 +52,17 @@ use crate::target::{Managed, TargetKind, TargetSpec};
 use crate::transcript::Transcript;
 
 pub mod cli;
+mod confirm;
 pub mod emit;
 pub mod grammar;
 pub mod minimise;
 pub mod mutate;
+mod report;
 pub mod rng;
 pub mod seeds;
 pub mod session;
 
+pub use report::{Finding, FuzzReport, render_text};
 use rng::Rng;
 use session::{Endpoint, SessionRun, Timing};
 
@@ -148,75 +155,6 @@ pub enum FuzzError {
         /// Why.
         source: std::io::Error,
     },
-}
-
-/// One discrepancy class and what became of it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    /// `RCPT: code class 503 → 250`.
-    pub class: String,
-    /// The command verb.
-    pub verb: String,
-    /// What differs.
-    pub kind: String,
-    /// The oracle's unit, short.
-    pub oracle: String,
-    /// The target's unit, short.
-    pub target: String,
-    /// Cases that showed it.
-    pub count: u64,
-    /// The first (lowest) case that showed it.
-    pub first_case: u64,
-    /// That case's chunks, escaped.
-    pub original: Vec<String>,
-    /// The minimised chunks, escaped (empty when not minimised).
-    pub minimised: Vec<String>,
-    /// Session pairs spent minimising.
-    pub tests: usize,
-    /// `written`, `flaky` (did not reproduce), `unverified: …`, `not minimised (--max-findings)`.
-    pub verdict: String,
-    /// The transcript written.
-    pub file: Option<PathBuf>,
-    /// The target's outcome on it (`non-strict` for a written SHOULD case).
-    pub target_outcome: Option<wirecheck_reports::Outcome>,
-}
-
-/// What a fuzz run did.
-#[derive(Debug, Clone, Serialize)]
-pub struct FuzzReport {
-    /// The protocol.
-    pub protocol: String,
-    /// The seed.
-    pub seed: u64,
-    /// The oracle.
-    pub oracle: String,
-    /// The target.
-    pub target: String,
-    /// Corpus seeds used.
-    pub seeds: usize,
-    /// Cases run (each: one session on the oracle and one on the target).
-    pub cases: u64,
-    /// Sessions run in the fuzzing phase (both sides).
-    pub sessions: u64,
-    /// Length of the fuzzing phase, ms.
-    pub fuzz_ms: u64,
-    /// Cases per second (each is one session on the target, AFLNet's "exec").
-    pub cases_per_sec: f64,
-    /// Sessions per second, both sides.
-    pub sessions_per_sec: f64,
-    /// Minimisation and verification, ms.
-    pub minimise_ms: u64,
-    /// Sessions that could not reach the oracle.
-    pub oracle_errors: u64,
-    /// Sessions that could not reach the target.
-    pub target_errors: u64,
-    /// Times the target was restarted after it died.
-    pub target_restarts: u64,
-    /// Discrepancies that did not show again when their case was re-run at once (not
-    /// counted as findings).
-    pub flaky: u64,
-    /// Discrepancy classes, in order of first appearance.
-    pub findings: Vec<Finding>,
 }
 
 /// A side the sessions go to.
@@ -617,7 +555,7 @@ pub async fn fuzz(
             findings.push(f);
             continue;
         }
-        finish(&sh, &mut f, &acc, target, m_deadline).await?;
+        confirm::finish(&sh, &mut f, &acc, target, m_deadline).await?;
         findings.push(f);
     }
     if let Side::Managed(m, _) = &sh.target {
@@ -641,159 +579,4 @@ pub async fn fuzz(
         flaky: sh.flaky.load(Ordering::Relaxed),
         findings,
     })
-}
-
-/// Reproduce, minimise, emit and verify one class.
-async fn finish(
-    sh: &Shared,
-    f: &mut Finding,
-    acc: &Acc,
-    target: &TargetSpec,
-    deadline: Instant,
-) -> Result<(), FuzzError> {
-    let cfg = &sh.cfg;
-    let class = f.class.clone();
-    let mut still =
-        async |s: &Sequence| matches!(pair(sh, s).await, Ok(Some((d, _))) if d.class() == class);
-    let mut reproduced = false;
-    for _ in 0..3 {
-        if still(&acc.seq).await {
-            reproduced = true;
-            break;
-        }
-    }
-    if !reproduced {
-        f.verdict = "flaky: did not reproduce".into();
-        return Ok(());
-    }
-    let budget = minimise::Budget {
-        tests: cfg.minimise_tests,
-        deadline,
-    };
-    let (min, tests) =
-        minimise::minimise(acc.seq.clone(), budget, cfg.protocol != "dns", &mut still).await;
-    f.tests = tests;
-    f.minimised = min.iter().map(|c| emit::escape(c)).collect();
-    let origin = emit::Origin {
-        seed: cfg.seed,
-        case: acc.first,
-        original_chunks: acc.seq.len(),
-    };
-    let mut why = String::new();
-    for seq in [&min, &acc.seq] {
-        let Ok(Some((d, o))) = pair(sh, seq).await else {
-            why = "the minimised case stopped reproducing".into();
-            continue;
-        };
-        if d.class() != class {
-            why = format!("the case now shows another class: {}", d.class());
-            continue;
-        }
-        let udp = cfg.protocol == "dns" && cfg.udp;
-        let (slug, text) = match emit::transcript(&cfg.protocol, udp, seq, &o, &d, &origin) {
-            Ok(x) => x,
-            Err(e) => {
-                why = e;
-                continue;
-            }
-        };
-        let rel = PathBuf::from(&cfg.protocol).join(format!("{slug}.toml"));
-        match emit::verify(
-            &text,
-            &rel,
-            &cfg.protocol,
-            &d,
-            &cfg.oracle,
-            target,
-            &cfg.run,
-        )
-        .await
-        {
-            Ok(outcome) => {
-                f.target_outcome = Some(outcome);
-                if let Some(out) = &cfg.out {
-                    let path = out.join(&rel);
-                    if let Some(parent) = path.parent() {
-                        std::fs::create_dir_all(parent).map_err(|source| FuzzError::Write {
-                            path: parent.to_path_buf(),
-                            source,
-                        })?;
-                    }
-                    std::fs::write(&path, &text).map_err(|source| FuzzError::Write {
-                        path: path.clone(),
-                        source,
-                    })?;
-                    f.file = Some(path);
-                }
-                f.verdict = if std::ptr::eq(seq, &min) {
-                    "written".into()
-                } else {
-                    "written (not minimised)".into()
-                };
-                return Ok(());
-            }
-            Err(e) => why = e,
-        }
-    }
-    f.verdict = format!("unverified: {why}");
-    Ok(())
-}
-
-/// The report as text.
-pub fn render_text(r: &FuzzReport) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "wirecheck fuzz {} (seed {}): oracle {} vs target {}",
-        r.protocol, r.seed, r.oracle, r.target
-    );
-    let _ = writeln!(
-        out,
-        "{} cases ({} corpus seeds) in {:.1}s: {:.0} cases/s, {:.0} sessions/s; {} oracle / {} target errors, {} restarts, {} one-off differences",
-        r.cases,
-        r.seeds,
-        r.fuzz_ms as f64 / 1000.0,
-        r.cases_per_sec,
-        r.sessions_per_sec,
-        r.oracle_errors,
-        r.target_errors,
-        r.target_restarts,
-        r.flaky
-    );
-    if r.findings.is_empty() {
-        let _ = writeln!(out, "no discrepancies");
-        return out;
-    }
-    let _ = writeln!(out, "\n{} discrepancy class(es):", r.findings.len());
-    for f in &r.findings {
-        let _ = writeln!(
-            out,
-            "\n  {}  ({} case(s), first #{})",
-            f.class, f.count, f.first_case
-        );
-        let shown = if f.minimised.is_empty() {
-            &f.original
-        } else {
-            &f.minimised
-        };
-        for c in shown.iter().take(12) {
-            let _ = writeln!(out, "      {}", cut(c, 100));
-        }
-        if shown.len() > 12 {
-            let _ = writeln!(out, "      … {} more chunk(s)", shown.len() - 12);
-        }
-        let file = f
-            .file
-            .as_ref()
-            .map(|p| format!(" → {}", p.display()))
-            .unwrap_or_default();
-        let _ = writeln!(out, "    {}{}", f.verdict, file);
-    }
-    let _ = writeln!(
-        out,
-        "\nminimisation and verification: {:.1}s",
-        r.minimise_ms as f64 / 1000.0
-    );
-    out
 }
