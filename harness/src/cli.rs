@@ -199,33 +199,18 @@ pub struct RunArgs {
     /// How long a started target has to accept connections.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10s", value_name = "DUR")]
     pub startup_timeout: Duration,
-    /// Accept any TLS certificate (self-signed test servers).
-    #[arg(long)]
-    pub insecure: bool,
-    /// Trust the certificates in this PEM file.
-    #[arg(long, value_name = "PEM")]
-    pub ca: Option<PathBuf>,
+    /// --insecure, --ca.
+    #[command(flatten)]
+    pub trust: wirecheck::args::TrustArgs,
     /// The longest reply line accepted, in bytes.
     #[arg(long, default_value_t = 64 * 1024, value_name = "N")]
     pub max_line: usize,
     /// The largest reply unit accepted, in bytes (also caps continuation lines).
     #[arg(long, default_value_t = 1024 * 1024, value_name = "N")]
     pub max_reply: usize,
-    /// ${user} for log-ins.
-    #[arg(long, default_value = "alice")]
-    pub user: String,
-    /// ${pass}.
-    #[arg(long, default_value = "secret")]
-    pub pass: String,
-    /// ${domain}.
-    #[arg(long, default_value = "example.test")]
-    pub domain: String,
-    /// Messages in the user's maildrop (cases that require `mailbox:N` need it).
-    #[arg(long, value_name = "N")]
-    pub mailbox_count: Option<u32>,
-    /// The target offers TLS (cases that require `tls`).
-    #[arg(long)]
-    pub tls: bool,
+    /// --user, --pass, --domain, --mailbox-count, --tls.
+    #[command(flatten)]
+    pub fixtures: wirecheck::args::FixtureArgs,
     /// Another service of the target, for scenarios: NAME=HOST:PORT (repeatable).
     #[arg(long, value_name = "NAME=HOST:PORT")]
     pub service: Vec<String>,

@@ -28,6 +28,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod args;
 pub mod corpus;
 pub mod coverage;
 pub mod demo;

@@ -15,7 +15,7 @@ use clap::Parser;
 use wirecheck::corpus;
 use wirecheck::lint::{self, Severity};
 use wirecheck::protocol::Limits;
-use wirecheck::runner::{self, Fixtures, RunOptions};
+use wirecheck::runner::{self, RunOptions};
 use wirecheck::select::Selection;
 use wirecheck::target::TargetSpec;
 use wirecheck::transcript::Role;
@@ -183,17 +183,7 @@ async fn run(a: RunArgs) -> anyhow::Result<u8> {
         };
         target.services.insert(k.to_string(), v.to_string());
     }
-    let tls_roots = match &a.ca {
-        Some(p) => {
-            use rustls_pki_types::CertificateDer;
-            use rustls_pki_types::pem::PemObject;
-            let pem = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-            CertificateDer::pem_slice_iter(&pem)
-                .collect::<Result<Vec<_>, _>>()
-                .with_context(|| format!("parsing {}", p.display()))?
-        }
-        None => Vec::new(),
-    };
+    let tls_roots = a.trust.roots()?;
     let limits = Limits {
         max_line: a.max_line.max(64),
         max_reply: a.max_reply.max(512),
@@ -207,16 +197,9 @@ async fn run(a: RunArgs) -> anyhow::Result<u8> {
         limits,
         step_timeout: a.timeout,
         startup_timeout: a.startup_timeout,
-        insecure: a.insecure,
+        insecure: a.trust.insecure,
         tls_roots,
-        fixtures: Fixtures {
-            user: a.user.clone(),
-            pass: a.pass.clone(),
-            domain: a.domain.clone(),
-            mailbox_count: a.mailbox_count,
-            tls: a.tls,
-            everything: false,
-        },
+        fixtures: a.fixtures.fixtures(),
         record_cap: limits.max_reply.saturating_mul(2),
         progress: Some(console.clone()),
         ..RunOptions::default()

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use rustls_pki_types::CertificateDer;
 
 use super::{DiffOptions, OracleSpec, Verdict};
+use crate::args::{FixtureArgs, TrustArgs};
 use crate::oracle::{Oracle, OracleFactory};
 use crate::runner::{Fixtures, RunOptions};
 use crate::select::Selection;
@@ -71,39 +71,15 @@ pub struct DiffArgs {
     /// The per-step timeout for every case.
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DUR")]
     pub timeout: Option<Duration>,
-    /// Accept any TLS certificate from the target.
-    #[arg(long)]
-    pub insecure: bool,
-    /// Trust the certificates in this PEM file.
-    #[arg(long, value_name = "PEM")]
-    pub ca: Option<PathBuf>,
-    /// ${user} for log-ins.
-    #[arg(long, default_value = "alice")]
-    pub user: String,
-    /// ${pass}.
-    #[arg(long, default_value = "secret")]
-    pub pass: String,
-    /// ${domain}.
-    #[arg(long, default_value = "example.test")]
-    pub domain: String,
-    /// Messages in the user's maildrop.
-    #[arg(long, value_name = "N")]
-    pub mailbox_count: Option<u32>,
-    /// The target offers TLS.
-    #[arg(long)]
-    pub tls: bool,
+    /// --insecure, --ca.
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// --user, --pass, --domain, --mailbox-count, --tls.
+    #[command(flatten)]
+    pub fixtures: FixtureArgs,
     /// The target's name in reports.
     #[arg(long)]
     pub name: Option<String>,
-}
-
-/// PEM certificates from a file.
-pub(crate) fn read_pem(p: &std::path::Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    use rustls_pki_types::pem::PemObject;
-    let pem = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-    CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("parsing {}", p.display()))
 }
 
 /// Run `wirecheck diff`.
@@ -133,18 +109,8 @@ pub async fn main(a: DiffArgs) -> anyhow::Result<u8> {
             a.corpus.display()
         );
     }
-    let mut tls_roots = match &a.ca {
-        Some(p) => read_pem(p)?,
-        None => Vec::new(),
-    };
-    let mut fixtures = Fixtures {
-        user: a.user.clone(),
-        pass: a.pass.clone(),
-        domain: a.domain.clone(),
-        mailbox_count: a.mailbox_count,
-        tls: a.tls,
-        everything: false,
-    };
+    let mut tls_roots = a.trust.roots()?;
+    let mut fixtures = a.fixtures.fixtures();
     // `--target reference`: another embedded oracle, kept for the whole diff.
     let mut _own: Option<Oracle> = None;
     let mut target = match (&a.target, &a.target_cmd) {
@@ -180,7 +146,7 @@ pub async fn main(a: DiffArgs) -> anyhow::Result<u8> {
     let run = RunOptions {
         jobs: a.jobs.max(1),
         step_timeout: a.timeout,
-        insecure: a.insecure,
+        insecure: a.trust.insecure,
         tls_roots,
         fixtures,
         ..RunOptions::default()
