@@ -273,18 +273,44 @@ fn case(id: &str, script: &str) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn target_cmd_is_started_restarted_isolated_and_stopped() {
-    let tmp = tempfile::tempdir().unwrap();
+/// The python test server behind a shell wrapper, so that it is a grandchild of wirecheck
+/// and only a process-group kill reaches it; its pid goes to the returned file.
+fn grandchild_server(tmp: &tempfile::TempDir) -> (std::path::PathBuf, std::path::PathBuf, String) {
     let server = tmp.path().join("server.py");
     std::fs::write(&server, PY_SERVER).unwrap();
     let pidfile = tmp.path().join("pid");
-    // A shell wrapper: the server is a grandchild, so only a group kill reaches it.
     let cmd = format!(
         "python3 {} {{port}} & echo $! > {}; wait",
         server.display(),
         pidfile.display()
     );
+    (server, pidfile, cmd)
+}
+
+/// The pid written to `pidfile`.
+fn read_pid(pidfile: &std::path::Path) -> i32 {
+    std::fs::read_to_string(pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Whether process `pid` is gone within 5 s (polled, bounded).
+async fn process_gone(pid: i32) -> bool {
+    for _ in 0..100 {
+        if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_cmd_is_started_restarted_isolated_and_stopped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (server, pidfile, cmd) = grandchild_server(&tmp);
     let dir = corpus(&[
         (
             "smtp/a.toml",
@@ -309,19 +335,10 @@ async fn target_cmd_is_started_restarted_isolated_and_stopped() {
     .await;
     // The probe is connection 1; after the restart, b is connection 2 of the new server.
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let pid: i32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let gone = (0..100).any(|_| {
-        let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
-        if alive {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        !alive
-    });
-    assert!(gone, "the target's process group was stopped");
+    assert!(
+        process_gone(read_pid(&pidfile)).await,
+        "the target's process group was stopped"
+    );
 
     // Without --isolate the second greeting would say n=3.
     let dir = corpus(&[
@@ -372,14 +389,7 @@ async fn target_cmd_is_started_restarted_isolated_and_stopped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_terminated_run_stops_its_target() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = tmp.path().join("server.py");
-    std::fs::write(&server, PY_SERVER).unwrap();
-    let pidfile = tmp.path().join("pid");
-    let cmd = format!(
-        "python3 {} {{port}} & echo $! > {}; wait",
-        server.display(),
-        pidfile.display()
-    );
+    let (_, pidfile, cmd) = grandchild_server(&tmp);
     let dir = corpus(&[("smtp/slow.toml", &case("slow", "S: 220 *\npause 60s"))]);
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wirecheck"))
         .args([
@@ -403,11 +413,7 @@ async fn a_terminated_run_stops_its_target() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let pid: i32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pid = read_pid(&pidfile);
     let me = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
     nix::sys::signal::kill(me, nix::sys::signal::Signal::SIGTERM).unwrap();
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
@@ -415,13 +421,5 @@ async fn a_terminated_run_stops_its_target() {
         .unwrap()
         .unwrap();
     assert_eq!(status.code(), Some(2));
-    let mut gone = false;
-    for _ in 0..100 {
-        if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err() {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(gone, "the target died with the run");
+    assert!(process_gone(pid).await, "the target died with the run");
 }
