@@ -13,6 +13,17 @@
 //! * [`ascii`] and [`listing`]: TYPE A line-end conversion and listing formats.
 //! * `server` (feature `server`): the tokio driver, data connections, TLS.
 //!
+//! What RFC 959 leaves optional and this server leaves out, with the reply it gives:
+//!
+//! * `MODE B` / `MODE C` and `STRU R` / `STRU P` are `504` ("Command not implemented for that
+//!   parameter", RFC 959 §4.2, one of the replies §5.4 lists for MODE and STRU). The minimum
+//!   implementation is MODE S and STRU F (RFC 959 §5.1; RFC 1123 §4.1.2.13 requires STRU R
+//!   only of hosts with record-structured files, which a Unix file tree is not), and stream
+//!   mode with `REST STREAM` (RFC 3659 §5) already gives restartable transfers, the one thing
+//!   block mode adds for files. Transcript `ftp.syntax.mode-stru-unsupported-504` pins this.
+//! * `TYPE E` and `TYPE L` other than 8 are `504` (RFC 1123 §4.1.2.13 requires A, I, L 8).
+//! * `SMNT` is `502`, and so are the RFC 2228 security verbs other than `AUTH`/`PBSZ`/`PROT`.
+//!
 //! ```
 //! use wirecheck_ftp::codec::{decode_reply, ReplyLimits};
 //! let (used, reply) = decode_reply(b"211-Features:\r\n SIZE\r\n211 End\r\n", &ReplyLimits::default())

@@ -271,3 +271,71 @@ async fn idle_timeout_is_421() {
     let mut c = Client::connect(s.addr).await;
     assert_eq!(c.reply().await.code, 421);
 }
+
+/// Every reply code in `bytes`, in order (the replies a client read to the end).
+fn reply_codes(mut bytes: &[u8]) -> Vec<u16> {
+    use wirecheck_ftp::codec::{ReplyLimits, decode_reply};
+    let mut codes = Vec::new();
+    while let Ok(Some((n, r))) = decode_reply(bytes, &ReplyLimits::default()) {
+        codes.push(r.code);
+        bytes = bytes.get(n..).unwrap_or_default();
+    }
+    assert!(bytes.is_empty(), "a partial reply at the end: {:?}", String::from_utf8_lossy(bytes));
+    codes
+}
+
+/// Send `lines` and our FIN at once, read until the server closes.
+async fn pipelined_then_eof(s: &Server, lines: &[u8]) -> Vec<u16> {
+    use tokio::io::AsyncReadExt;
+    let mut tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    tcp.write_all(lines).await.unwrap();
+    tcp.shutdown().await.unwrap();
+    let mut got = Vec::new();
+    tokio::time::timeout(LIMIT, tcp.read_to_end(&mut got))
+        .await
+        .expect("the server closes within the limit")
+        .unwrap();
+    reply_codes(&got)
+}
+
+/// RFC 959 §4.1.3 / §5.4: every complete command received before the client's FIN is
+/// answered before the server closes, also when the FIN comes in the same read.
+#[tokio::test]
+async fn pipelined_commands_before_eof_are_all_answered() {
+    let s = server().await;
+    for _ in 0..5 {
+        let codes = pipelined_then_eof(&s, b"USER x\r\nPASS y\r\nPWD\r\nQUIT\r\n").await;
+        assert_eq!(codes, [220, 331, 530, 530, 221]);
+        let codes = pipelined_then_eof(&s, b"USER anonymous\r\nPASS a@b\r\nPWD\r\nNOOP\r\nincomplete").await;
+        assert_eq!(codes, [220, 331, 230, 257, 200], "no reply for a line without its CRLF");
+    }
+}
+
+/// A transfer asked for before the FIN still runs (the data connection is another
+/// connection) and the commands queued behind it are answered after it.
+#[tokio::test]
+async fn transfer_and_queued_commands_after_eof() {
+    let s = server().await;
+    let mut c = Client::login(s.addr).await;
+    let text = c.cmd("PASV", 227).await;
+    let addr = wirecheck_ftp::codec::parse_pasv(&text).unwrap();
+    c.send_raw(b"RETR hello.txt\r\nNOOP\r\n").await;
+    c.ctrl.shutdown().await.unwrap();
+    let d = tokio::net::TcpStream::connect(addr).await.unwrap();
+    assert_eq!(read_all(MaybeTls::Plain(d)).await, b"hello from the ftp peer\r\n");
+    assert_eq!(c.reply().await.code, 150);
+    assert_eq!(c.reply().await.code, 226);
+    assert_eq!(c.reply().await.code, 200);
+}
+
+/// RFC 959 §4.1.3 / §5.4: a second ABOR while the first is under way gets its own reply
+/// (fuzz finding F11).
+#[tokio::test]
+async fn repeated_abor_gets_a_reply_each() {
+    let s = server().await;
+    let (mut c, _d) = start_big_retr(&s).await;
+    c.send_raw(b"ABOR\r\nABOR\r\n").await;
+    let codes = [c.reply().await.code, c.reply().await.code, c.reply().await.code];
+    assert_eq!(codes, [426, 226, 225]);
+    c.cmd("NOOP", 200).await;
+}

@@ -261,6 +261,10 @@ impl Command {
         }
         let verb = verb_shown;
         let syntax = || CommandError::Syntax { verb: verb.clone() };
+        // RFC 959 §4.1.3: <CRLF> ends a command, and §5.3.2 <char> is any ASCII character
+        // except CR and LF: a bare CR or LF the line reader left inside an argument is a
+        // syntax error of a known verb (501), never part of a path or a text.
+        let stray_line_end = arg_bytes.is_some_and(|b| b.iter().any(|&c| c == b'\r' || c == b'\n'));
         let arg: Option<&str> = match arg_bytes {
             None => None,
             Some(b) => Some(std::str::from_utf8(b).map_err(|_| syntax())?),
@@ -284,7 +288,7 @@ impl Command {
             }
             s.parse().map_err(|_| syntax())
         };
-        Ok(match verb.as_str() {
+        let cmd = match verb.as_str() {
             "USER" => Command::User(req()?),
             // An empty password is a password (anonymous logins send one).
             "PASS" => Command::Pass(arg.unwrap_or_default().to_owned()),
@@ -377,7 +381,11 @@ impl Command {
             }),
             v if NOT_IMPLEMENTED.contains(&v) => return Err(CommandError::NotImplemented { verb }),
             _ => return Err(CommandError::Unrecognized { verb }),
-        })
+        };
+        if stray_line_end {
+            return Err(syntax());
+        }
+        Ok(cmd)
     }
 
     /// The command's verb, upper case.
@@ -592,6 +600,27 @@ mod tests {
         assert_eq!(code("EPSV 7"), 522);
         assert_eq!(code("EPSV x"), 501);
         assert_eq!(Command::decode(b"RETR \xc0\xaf").map_err(|e| e.reply_code()), Err(501));
+    }
+
+    /// RFC 959 §4.1.3, §5.3.2: a bare CR or LF inside an argument is refused (fuzz finding
+    /// F3), for paths and texts alike; an unknown verb stays 500.
+    #[test]
+    fn bare_cr_or_lf_in_an_argument_is_501() {
+        let code = |s: &str| dec(s).map(|_| 0).unwrap_or_else(|e| e.reply_code());
+        for line in [
+            "RNFR upload/renam\r\ne-late",
+            "RETR a\rb",
+            "USER al\nice",
+            "PASS se\rcret",
+            "SITE HELP\n",
+            "OPTS UTF8\r ON",
+            "TYPE A\r",
+            "CWD \n",
+        ] {
+            assert_eq!(code(line), 501, "{line:?}");
+        }
+        assert_eq!(code("XYZZ a\rb"), 500);
+        assert_eq!(code("NOOP\r"), 500);
     }
 
     #[test]

@@ -193,6 +193,9 @@ async fn control_loop(
     conn: ConnInfo,
 ) -> Result<(), ServeError> {
     let mut buf = vec![0u8; 16 * 1024];
+    // Set once the client has closed its sending side: nothing more is read, but every
+    // complete command received before is still answered (like `wirecheck_wire::driver`).
+    let mut eof = false;
     loop {
         while let Some(o) = session.poll_output() {
             match o {
@@ -219,6 +222,19 @@ async fn control_loop(
             continue; // the events may have produced replies
         }
         stream.flush().await?;
+        if eof {
+            // RFC 959 §4.1.3 / §5.4: every command gets its reply. A transfer still running
+            // (its data connection bounded by `data_timeout`) ends with one, and may release
+            // commands queued behind it; then the connection closes.
+            if !session.transfer_running() {
+                return Ok(());
+            }
+            match rx.recv().await {
+                Some((id, ev)) => data_event(session, data, id, ev),
+                None => return Ok(()),
+            }
+            continue;
+        }
         let idle = if session.transfer_running() {
             None
         } else {
@@ -237,30 +253,32 @@ async fn control_loop(
                 }
                 Some(Ok(0)) => {
                     session.handle_eof();
-                    return Ok(());
+                    eof = true;
                 }
                 Some(Ok(n)) => {
                     session.handle_input(buf.get(..n).unwrap_or_default());
                     let mut more = Vec::new();
-                    let eof = read_past_urgent_mark(stream, &mut more);
+                    eof = read_past_urgent_mark(stream, &mut more);
                     session.handle_input(&more);
                     if eof {
                         session.handle_eof();
-                        return Ok(());
                     }
                 }
                 Some(Err(e)) => return Err(e.into()),
             },
-            Some((id, ev)) = rx.recv() => {
-                // Events of a transfer that was aborted meanwhile are stale.
-                if data.current.as_ref().is_some_and(|(cur, _)| *cur == id) {
-                    if !matches!(ev, DataEvent::Connected) {
-                        data.current = None;
-                    }
-                    session.handle_data_event(ev);
-                }
-            }
+            Some((id, ev)) = rx.recv() => data_event(session, data, id, ev),
         }
+    }
+}
+
+/// Hand a transfer task's report to the session; events of a transfer that was aborted
+/// meanwhile are stale.
+fn data_event(session: &mut FtpSession<RealFs>, data: &mut DataSide, id: u64, ev: DataEvent) {
+    if data.current.as_ref().is_some_and(|(cur, _)| *cur == id) {
+        if !matches!(ev, DataEvent::Connected) {
+            data.current = None;
+        }
+        session.handle_data_event(ev);
     }
 }
 

@@ -341,7 +341,9 @@ impl<F: VirtualFs> FtpSession<F> {
                 r.aborting = true;
                 self.actions.push_back(Action::Abort);
             }
-            Busy::Transfer(_) => {}
+            // Not reached through `pump` (`is_urgent` queues it); should a repeated ABOR
+            // arrive here, it too waits for the abort to finish rather than go unanswered.
+            Busy::Transfer(_) => self.queued.push_back(b"ABOR".to_vec()),
             _ => {
                 if self.data_mode == DataMode::Passive {
                     self.actions.push_back(Action::CloseListener);
@@ -350,6 +352,11 @@ impl<F: VirtualFs> FtpSession<F> {
                 self.reply(225, "No transfer to ABOR.");
             }
         }
+    }
+
+    /// True while a running transfer is being aborted (ABOR sent, `Aborted` not yet heard).
+    pub(super) fn aborting(&self) -> bool {
+        matches!(&self.busy, Busy::Transfer(r) if r.aborting)
     }
 
     /// Handle what the driver reports about data-connection work.

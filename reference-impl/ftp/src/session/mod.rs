@@ -232,12 +232,15 @@ impl<F: VirtualFs> FtpSession<F> {
     }
 
     /// ABOR, STAT and QUIT are answered while a transfer runs (RFC 959 §4.1.3, RFC 1123
-    /// §4.1.3.3).
+    /// §4.1.3.3). An ABOR while the transfer is already being aborted is not: it waits
+    /// until the 426/226 pair is out and is then answered like any ABOR without a transfer
+    /// (`225`), so it gets exactly one reply of its own (RFC 959 §4.2, §5.4).
     fn is_urgent(&self, line: &[u8]) -> bool {
-        matches!(
-            Command::decode(&strip_telnet(line)),
-            Ok(Command::Abor | Command::Stat(None) | Command::Quit)
-        )
+        match Command::decode(&strip_telnet(line)) {
+            Ok(Command::Abor) => !self.aborting(),
+            Ok(Command::Stat(None) | Command::Quit) => true,
+            _ => false,
+        }
     }
 
     /// Run one command line.
