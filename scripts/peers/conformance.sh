@@ -6,7 +6,8 @@
 # its services with `wirecheck run PROTOCOL --target ADDR --insecure ...`, stop it, and print a
 # summary table. When postfix and dovecot are both on the list, the scenarios/ transcripts (mail
 # sent by SMTP and read back by POP3 and IMAP) run against the two together, postfix delivering
-# into dovecot's maildir.
+# into dovecot's maildir. Unbound is also the resolver under test of the server-role DNS cases
+# (row `dns-resolver`; scripts/peers/unbound-resolve.py starts one Unbound per case).
 #
 # A case that ends `fail` or `error` is expected when CORPUS/deviations/<peer>.toml lists
 # it (see verdict.py); any other one fails the job. Exit status: 0 no unexpected failure, 1 an
@@ -205,6 +206,36 @@ run_protocol() {
     esac
 }
 
+# run_resolver_cases PEER: the server-role DNS transcripts (wirecheck plays root, TLD and
+# authoritative servers) with the resolver PEER as the client under test, one case per run:
+# scripts/peers/PEER-resolve.py starts a fresh PEER per case, aimed at wirecheck's listener, and
+# asks it the case's questions (the arguments its `target-cmd` gives `wirecheck dns-resolve`).
+run_resolver_cases() {
+    local name=$1 id cmd t0 reports=() counts vrc=0 failed=0 base
+    t0=$(date +%s)
+    say "$name: the server-role DNS cases, $name as the resolver"
+    while IFS=$'\t' read -r id cmd; do
+        [ -n "$id" ] || continue
+        base=$out/$name-dns-resolver.$id
+        rm -f "$base.json" "$base.xml" "$base.log"
+        "${wirecheck[@]}" run dns --client-cmd "$cmd" --corpus "$corpus" --name "$name" --json "$base.json" \
+            --junit "$base.xml" "$id" --exact "${run_args[@]}" > "$base.log" 2>&1 || true
+        if [ -s "$base.json" ]; then reports+=("$base.json"); else failed=1; say "$name $id: no report, see $base.log"; fi
+    done < <(python "$HERE/$name-resolve.py" cases "$corpus")
+    local secs=$(($(date +%s) - t0))
+    if [ ${#reports[@]} -eq 0 ] || [ "$failed" = 1 ]; then
+        row "$name" dns-resolver - "$secs" "RUN FAILED"
+        status=1
+        return
+    fi
+    counts=$(python "$HERE/verdict.py" "${reports[@]}" "$corpus/deviations/$name.toml") || vrc=$?
+    case $vrc in
+        0) row "$name" dns-resolver - "$secs" ok "$counts" ;;
+        1) row "$name" dns-resolver - "$secs" UNEXPECTED "$counts"; status=1 ;;
+        *) row "$name" dns-resolver - "$secs" "BAD REPORT" "$counts"; status=1 ;;
+    esac
+}
+
 # fixture flags per protocol: what every peer here provides (docs/transcripts.md "Fixtures")
 fixture_args() {
     case $1 in
@@ -244,6 +275,8 @@ for peer in "${peers[@]}"; do
         run_protocol "$peer" "$proto" "$corpus/deviations/$peer.toml" -- $(fixture_args "$proto")
     done
     stop_started
+    # a resolver peer is also the client under test of the server-role DNS cases
+    if [ "$peer" = unbound ]; then run_resolver_cases "$peer"; fi
 done
 
 # scenarios: postfix and dovecot together (postfix delivering alice's mail into dovecot's
