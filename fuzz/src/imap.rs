@@ -155,32 +155,13 @@ fn known_command_class(line: &[u8], we_accept: bool) -> Option<&'static str> {
         {
             return Some("imap-codec-lacks-extension");
         }
-        if (verb == "SEARCH" || verb == "UID SEARCH")
-            && text
-                .split(' ')
-                .skip_while(|w| *w != "CHARSET")
-                .nth(1)
-                .is_some_and(|c| c.contains(']'))
-        {
-            // F7 (our bug, reported): RFC 9051 §9 charset = atom / quoted; we read an astring
-            // (which may hold "]").
-            return Some("ours-charset-astring");
-        }
-        if line.iter().any(|&b| b >= 0x80) {
-            return Some(if std::str::from_utf8(line).is_ok() {
-                // I4: imap-codec 1.0 is IMAP4rev1 (RFC 3501 §4.3: 7-bit quoted strings);
-                // RFC 9051 §9 QUOTED-CHAR takes UTF-8.
-                "imap-codec-no-utf8"
-            } else {
-                // F8 (our bug, reported): we take octets that are not UTF-8 in quoted strings
-                // and atoms; RFC 9051 §9 allows UTF-8 only (RFC 3501 §4.3: 7-bit).
-                "ours-8bit-not-utf8"
-            });
-        }
-        if verb == "AUTHENTICATE" {
-            // F2 (our bug, reported): RFC 9051 §9 initial-resp = base64 / "=", with
-            // base64 = *(4base64-char) [base64-terminal]; we check the characters only.
-            return Some("ours-authenticate-initial-response");
+        // F7 (fixed): RFC 9051 §9 charset = atom / quoted, no longer an astring; F2 (fixed):
+        // the initial response is whole base64; F8 (fixed): quoted strings are UTF-8. Inputs
+        // in these classes now fail as new disagreements.
+        if line.iter().any(|&b| b >= 0x80) && std::str::from_utf8(line).is_ok() {
+            // I4: imap-codec 1.0 is IMAP4rev1 (RFC 3501 §4.3: 7-bit quoted strings);
+            // RFC 9051 §9 QUOTED-CHAR takes UTF-8.
+            return Some("imap-codec-no-utf8");
         }
     } else {
         if std::str::from_utf8(line).is_err() {

@@ -12,7 +12,7 @@ use wirecheck_store::{Store, Users};
 use wirecheck_wire::{LineBuffer, LineEvent, Session};
 
 use crate::stream::{self, Ctx, Event, Lazy};
-use crate::{hex, open_finding};
+use crate::hex;
 
 /// A session script of this protocol.
 pub type Script = stream::Script<Action>;
@@ -335,12 +335,9 @@ impl Action {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// `user`: a USER was accepted and no authentication failed since (what the session
-    /// keeps); `strict` is RFC 1939 §7's "immediately after a successful USER command".
-    Authorization {
-        user: bool,
-        strict: bool,
-    },
+    /// `user`: the last command line was a successful USER (RFC 1939 §7: PASS "may only be
+    /// given ... immediately after a successful USER command"; F5, fixed).
+    Authorization { user: bool },
     Sasl,
     Transaction,
     Done,
@@ -439,10 +436,7 @@ impl Model {
                     self.set_mode(Mode::Transaction);
                 }
                 StatusKind::Err => {
-                    self.set_mode(Mode::Authorization {
-                        user: false,
-                        strict: false,
-                    });
+                    self.set_mode(Mode::Authorization { user: false });
                     self.maybe_closed(ctx);
                 }
             }
@@ -461,11 +455,12 @@ impl Model {
                 String::from_utf8_lossy(&st.text)
             )
         });
-        // RFC 1939 §7: PASS only immediately after USER.
-        if let Mode::Authorization { strict, .. } = &mut self.mode
+        let pass_had_user = matches!(self.mode, Mode::Authorization { user: true });
+        // RFC 1939 §7: PASS only immediately after USER: any other line forgets the USER.
+        if let Mode::Authorization { user } = &mut self.mode
             && !matches!(cmd, Some(Command::User(_)))
         {
-            *strict = false;
+            *user = false;
         }
         let Some(cmd) = cmd else {
             assert_eq!(st.kind, StatusKind::Err, "({ctx})");
@@ -486,10 +481,7 @@ impl Model {
                 // too many failures the server closes.
                 // RFC 3206 §4 [AUTH]: the credentials were wrong; the USER is forgotten.
                 if st.text.starts_with(b"[AUTH]") {
-                    self.mode = Mode::Authorization {
-                        user: false,
-                        strict: false,
-                    };
+                    self.mode = Mode::Authorization { user: false };
                     self.maybe_closed(ctx);
                 }
             }
@@ -517,22 +509,15 @@ impl Model {
                     matches!(self.mode, Mode::Authorization { .. }),
                     "USER accepted outside AUTHORIZATION ({ctx})"
                 );
-                self.mode = Mode::Authorization {
-                    user: true,
-                    strict: true,
-                };
+                self.mode = Mode::Authorization { user: true };
             }
             Command::Pass(_) => {
-                let Mode::Authorization { user, strict } = self.mode else {
+                let Mode::Authorization { .. } = self.mode else {
                     panic!("PASS accepted outside AUTHORIZATION ({ctx})");
                 };
-                assert!(user, "PASS accepted without USER ({ctx})");
-                // F5: the session keeps the USER name across other commands (a failed AUTH,
-                // an unknown command); RFC 1939 §7 allows PASS only immediately after USER.
-                assert!(
-                    strict || open_finding("F5"),
-                    "PASS accepted, but not immediately after USER ({ctx})"
-                );
+                // The model forgot the USER at this line (see above): it must have come
+                // immediately before, so the mode said `user: true` when PASS arrived.
+                assert!(pass_had_user, "PASS accepted, but not immediately after USER ({ctx})");
                 self.mode = Mode::Transaction;
             }
             Command::Apop { .. } | Command::Auth { .. } => {
@@ -544,10 +529,7 @@ impl Model {
                     matches!(self.mode, Mode::Authorization { .. }),
                     "STLS accepted after login ({ctx})"
                 );
-                self.mode = Mode::Authorization {
-                    user: false,
-                    strict: false,
-                };
+                self.mode = Mode::Authorization { user: false };
                 self.stls = true;
                 self.control(Event::StartTls, ctx);
             }
@@ -607,10 +589,7 @@ pub fn session(script: Script) {
         let mut s = ServerSession::new(store.clone(), cfg, TIMESTAMP.into());
         let mut m = Model {
             lines: LineBuffer::new(MAX_COMMAND_LINE - 2),
-            mode: Mode::Authorization {
-                user: false,
-                strict: false,
-            },
+            mode: Mode::Authorization { user: false },
             deleted: [false; 3],
             events: Default::default(),
             out: Vec::new(),

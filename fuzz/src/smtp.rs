@@ -11,7 +11,7 @@ use wirecheck_smtp::server::{MemorySink, ServerConfig, ServerSession};
 use wirecheck_wire::{LineBuffer, LineEvent, Session};
 
 use crate::stream::{self, Ctx, Event, Lazy};
-use crate::{hex, open_finding};
+use crate::hex;
 
 /// A session script of this protocol.
 pub type Script = stream::Script<Action>;
@@ -209,11 +209,9 @@ pub fn command_round_trip(spec: CommandSpec) {
         }
         CommandSpec::Bdat(size, last) => Command::Bdat { size, last },
     };
-    if cmd.to_string().chars().any(char::is_control) && open_finding("F6") {
-        // F6: `Domain::parse` (and so paths) takes any non-ASCII character, C1 controls
-        // included; the command decoder refuses control characters.
-        return;
-    }
+    // F6 (fixed): `Domain::parse` and local parts refuse C1 controls (RFC 6531 §3.3 U-labels,
+    // RFC 5892 §2.3), so every command built from validated parts can be sent.
+    assert!(!cmd.to_string().chars().any(char::is_control), "control character in {cmd}");
     check_command_round_trip(&cmd, b"");
 }
 

@@ -88,8 +88,8 @@ impl AddressList {
 
 /// Parse an RFC 5322 §3.4 address-list (To, Cc, Bcc, Reply-To, and the Resent- fields).
 pub fn parse_address_list(value: &str) -> AddressList {
-    let tokens = match syntax::tokenize(value) {
-        Ok(t) => t.tokens,
+    let (tokens, obsolete_text) = match syntax::tokenize(value) {
+        Ok(t) => (t.tokens, t.obsolete),
         Err(e) => {
             return AddressList {
                 errors: vec![e.into()],
@@ -100,7 +100,7 @@ pub fn parse_address_list(value: &str) -> AddressList {
     let mut p = Parser {
         tokens: &tokens,
         pos: 0,
-        obsolete: false,
+        obsolete: obsolete_text,
     };
     let mut list = AddressList::default();
     loop {
@@ -111,13 +111,21 @@ pub fn parse_address_list(value: &str) -> AddressList {
         if p.at_end() {
             break;
         }
-        match p.address() {
-            Ok(a) if p.at_end() || p.peek_special(',') => list.addresses.push(a),
-            Ok(_) => list.errors.push(AddressError::Expected {
+        let error = match p.address() {
+            Ok(a) if p.at_end() || p.peek_special(',') => {
+                list.addresses.push(a);
+                None
+            }
+            Ok(_) => Some(AddressError::Expected {
                 expected: "',' between addresses",
                 at: p.pos,
             }),
-            Err(e) => list.errors.push(e),
+            Err(e) => Some(e),
+        };
+        if let Some(e) = error {
+            // §2.2: a CR outside CRLF is no white space; the address it is in is not read.
+            let bare_cr = p.peek_special('\r');
+            list.errors.push(if bare_cr { SyntaxError::BareCr.into() } else { e });
         }
         // Skip what could not be read, then the separating comma.
         p.skip_to_comma();
@@ -188,7 +196,21 @@ impl Mailbox {
 
     /// The addr-spec, `local-part@domain` (§3.4.1), quoted where needed.
     pub fn addr_spec(&self) -> String {
-        format!("{}@{}", self.local_part_quoted(), self.domain)
+        format!("{}@{}", self.local_part_quoted(), self.domain_rendered())
+    }
+
+    /// The domain as it must be written: a dot-atom as it is, a domain literal with only
+    /// `dtext` inside (§3.4.1: %d33-90 / %d94-126, and UTF-8 by RFC 6532 §3.2). What only
+    /// the obsolete syntax could carry (§4.4 `obs-dtext`: controls, and `[`, `]`, `\` as
+    /// quoted pairs) is left out, as a generator MUST NOT produce it (§4).
+    pub fn domain_rendered(&self) -> String {
+        match self.domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
+            Some(inner) => {
+                let dtext = |c: &char| ('!'..='Z').contains(c) || ('^'..='~').contains(c) || !c.is_ascii();
+                format!("[{}]", inner.chars().filter(dtext).collect::<String>())
+            }
+            None => self.domain.clone(),
+        }
     }
 }
 
@@ -406,6 +428,52 @@ mod tests {
         assert_eq!(m.addr_spec(), r#""john doe"@example.test"#);
         let m = parse_mailbox("user@[127.0.0.1]").unwrap_or_default();
         assert_eq!(m.domain, "[127.0.0.1]");
+    }
+
+    /// RFC 5322 §2.2: CR and LF only together; a lone CR is not white space (F9 in
+    /// docs/fuzzing.md: `a@b\r.test` was read as `a@b.test`). Only that address is lost.
+    #[test]
+    fn bare_cr_is_an_error() {
+        let l = parse_address_list("a@b\r.test");
+        assert!(l.addresses.is_empty());
+        assert_eq!(l.errors, vec![AddressError::Syntax(SyntaxError::BareCr)]);
+        let l = parse_address_list("x@y.test, c\r@d, e@f");
+        assert_eq!(l.mailboxes().map(Mailbox::addr_spec).collect::<Vec<_>>(), ["x@y.test", "e@f"]);
+        assert_eq!(l.errors, vec![AddressError::Syntax(SyntaxError::BareCr)]);
+        for s in ["\"a\rb\"@x", "Jo (a\rb) <a@b>", "a@[1.2\r.3.4]"] {
+            assert_eq!(parse_address_list(s).errors, vec![AddressError::Syntax(SyntaxError::BareCr)], "{s:?}");
+        }
+        // CRLF is still folding white space, inside quotes too (§3.2.4).
+        let l = parse_address_list("\"a\r\n b\"@x,\r\n c@d");
+        assert!(l.errors.is_empty() && !l.obsolete, "{l:?}");
+        assert_eq!(l.mailboxes().map(|m| m.local_part.as_str()).collect::<Vec<_>>(), ["a b", "c"]);
+    }
+
+    /// RFC 5322 §4.1 obs-qp / obs-qtext and §4.4 obs-dtext are read (and reported as
+    /// obsolete), but rendering never writes them (§4: MUST NOT be generated; F10 in
+    /// docs/fuzzing.md): control characters are left out of quoted strings, and a domain
+    /// literal keeps only dtext.
+    #[test]
+    fn obsolete_controls_are_read_but_never_written() {
+        let l = parse_address_list("\"a\\\r\nb\"@x.test");
+        assert!(l.obsolete && l.errors.is_empty(), "{l:?}");
+        let m = l.mailboxes().next().cloned().unwrap_or_default();
+        assert_eq!(m.local_part, "a\rb");
+        assert_eq!(m.addr_spec(), "\"ab\"@x.test");
+        for (text, rendered) in [
+            ("\"a\u{1}b\"@x", "\"ab\"@x"),
+            ("\"a\\\u{7f}b c\"@x", "\"ab c\"@x"),
+            ("a@[x\\]y]", "a@[xy]"),
+            ("a@[x\\\u{1}y]", "a@[xy]"),
+        ] {
+            let l = parse_address_list(text);
+            assert!(l.obsolete, "{text:?}");
+            let out = render_address_list(&l.addresses);
+            assert_eq!(out, rendered, "{text:?}");
+            let back = parse_address_list(&out);
+            assert!(!back.obsolete && back.errors.is_empty(), "{out:?}");
+        }
+        assert!(!parse_address_list("\"a\tb\" <a@[127.0.0.1]>").obsolete);
     }
 
     #[test]

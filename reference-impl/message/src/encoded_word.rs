@@ -144,29 +144,12 @@ fn ascii_compatible(name: &str) -> bool {
     .any(|p| lower.starts_with(p))
 }
 
-/// §4.1: the B encoding is base64 with padding. Unpadded text is accepted (a common
-/// deviation); other junk is not.
+/// §4.1: the B encoding is the base64 of RFC 2045 §6.8, padded to whole 4-character quanta
+/// (RFC 4648 §3.2, §4). Encoded text that is not whole base64 (unpadded, or with octets left
+/// over) makes the word malformed, and §6.3 says it is then shown as it is, not decoded in
+/// part.
 fn decode_b(text: &str) -> Result<Vec<u8>, EncodedWordError> {
-    if let Ok(bytes) = base64::decode(text.as_bytes()) {
-        return Ok(bytes);
-    }
-    if text
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
-    {
-        let lenient = base64::decode_mime(text.as_bytes());
-        if lenient.issues.iter().all(|i| {
-            matches!(
-                i,
-                base64::Base64Issue::MissingPadding {
-                    leftover_chars: 2 | 3
-                }
-            )
-        }) {
-            return Ok(lenient.data);
-        }
-    }
-    Err(EncodedWordError::InvalidBase64)
+    base64::decode(text.as_bytes()).map_err(|_| EncodedWordError::InvalidBase64)
 }
 
 /// §4.2: `_` is SPACE, `=XX` an octet (upper or lower case hex accepted), other printable
@@ -482,12 +465,30 @@ mod tests {
         let w = decode_word("=?utf-8*en?q?hi=21?=");
         assert_eq!(w.as_ref().map(|w| w.language.as_deref()), Ok(Some("en")));
         assert_eq!(w.map(|w| w.text), Ok("hi!".to_string()));
-        // Unpadded base64 is tolerated.
-        assert_eq!(
-            decode_word("=?utf-8?B?Zm9vYg?=").map(|w| w.text),
-            Ok("foob".to_string())
-        );
         assert_eq!(decode_text("=?utf-8?B?/w==?=").charset_errors, 1);
+    }
+
+    /// RFC 2047 §4.1 (base64 of RFC 2045 §6.8: whole quanta) and §6.3: "any 'encoded-word'
+    /// which is malformed ... should be displayed as is" (F12 / M16 in docs/fuzzing.md: `cm`
+    /// used to show as "r", and unpadded text was decoded).
+    #[test]
+    fn b_text_that_is_not_whole_base64_is_shown_as_is() {
+        for word in [
+            "=?ISO-8859-1?B?cm?=",
+            "=?utf-8?B?Zm9vYg?=",
+            "=?utf-8?B?Zm9vY?=",
+            "=?utf-8?B?Zm9=?=",
+        ] {
+            assert_eq!(
+                decode_word(word),
+                Err(EncodedWordError::InvalidBase64),
+                "{word}"
+            );
+            let d = decode_text(&format!("a {word} b"));
+            assert_eq!(d.text, format!("a {word} b"));
+            assert_eq!(d.undecoded, 1);
+        }
+        assert_eq!(text("=?utf-8?B?Zm9vYg==?="), "foob");
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub enum SyntaxError {
     UnterminatedComment,
     #[error("unterminated domain literal (RFC 5322 §3.4.1)")]
     UnterminatedDomainLiteral,
+    #[error("CR not followed by LF in a quoted string, comment or domain literal (RFC 5322 §2.2)")]
+    BareCr,
 }
 
 /// RFC 5322 §3.2.3 `atext`, plus any non-ASCII character (RFC 6532 §3.2).
@@ -37,10 +39,15 @@ pub fn is_dot_atom_text(s: &str) -> bool {
 }
 
 /// Render `s` as a quoted string (§3.2.4), escaping `"` and `\`.
+///
+/// ASCII control characters other than HTAB are left out: `qtext` and `quoted-pair`
+/// (`"\" (VCHAR / WSP)`) cannot carry them, only the obsolete `obs-qtext` / `obs-qp` of §4.1
+/// can, and §4 says those MUST NOT be generated. Content that held them (parsed from obsolete
+/// syntax, see [`Cursor::obsolete`]) therefore renders to what current syntax can say.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
+    for c in s.chars().filter(|&c| !is_obs_control(c)) {
         if c == '"' || c == '\\' {
             out.push('\\');
         }
@@ -50,8 +57,19 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+/// An ASCII control character that current syntax cannot write (§3.2.4 qtext, §3.2.1
+/// quoted-pair, §3.4.1 dtext): everything below SP but HTAB, and DEL. §4.1 `obs-NO-WS-CTL`,
+/// `obs-qp` (which adds NUL, CR and LF) and §4.4 `obs-dtext` let them in.
+pub fn is_obs_control(c: char) -> bool {
+    c.is_ascii_control() && c != '\t'
+}
+
+/// White space between tokens after unfolding: SP, HTAB, and LF (messages stored with LF line
+/// ends unfold with bare LFs). A CR is white space only as part of CRLF (§2.2: "CR and LF
+/// MUST only occur together as CRLF"); a lone CR stays in the input as a character of its
+/// own, so parsers see it and refuse it.
 fn is_wsp(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
+    matches!(c, ' ' | '\t' | '\n')
 }
 
 /// A position in a field body.
@@ -61,6 +79,10 @@ pub struct Cursor<'a> {
     pos: usize,
     /// The comments skipped so far, without their outer parentheses, quoted pairs resolved.
     pub comments: Vec<String>,
+    /// Obsolete syntax of §4.1 / §4.4 was read inside a quoted string, comment or domain
+    /// literal: a control character (`obs-qtext`, `obs-ctext`, `obs-dtext`), a quoted pair
+    /// of one (`obs-qp`), or a quoted pair in a domain literal (`obs-dtext`).
+    pub obsolete: bool,
 }
 
 impl<'a> Cursor<'a> {
@@ -69,6 +91,7 @@ impl<'a> Cursor<'a> {
             s,
             pos: 0,
             comments: Vec::new(),
+            obsolete: false,
         }
     }
 
@@ -108,7 +131,9 @@ impl<'a> Cursor<'a> {
         let start = self.pos;
         loop {
             self.take_while(is_wsp);
-            if self.peek() == Some('(') {
+            if self.rest().starts_with("\r\n") {
+                self.pos += 2;
+            } else if self.peek() == Some('(') {
                 let comment = self.comment()?;
                 self.comments.push(comment);
             } else {
@@ -145,10 +170,17 @@ impl<'a> Cursor<'a> {
                 }
                 '\\' => {
                     if let Some((_, q)) = chars.next() {
+                        self.obsolete |= is_obs_control(q);
                         out.push(q);
                     }
                 }
-                _ => out.push(c),
+                '\r' if !rest_at(self.rest(), i + 1).starts_with('\n') => {
+                    return Err(SyntaxError::BareCr);
+                }
+                _ => {
+                    self.obsolete |= is_obs_control(c) && !matches!(c, '\r' | '\n');
+                    out.push(c);
+                }
             }
         }
         Err(SyntaxError::UnterminatedComment)
@@ -166,12 +198,22 @@ impl<'a> Cursor<'a> {
                 }
                 '\\' => {
                     if let Some((_, q)) = chars.next() {
+                        // §4.1 obs-qp: a quoted NUL, CR, LF or other control.
+                        self.obsolete |= is_obs_control(q);
                         out.push(q);
                     }
                 }
+                // §2.2: CR only in CRLF.
+                '\r' if !rest_at(self.rest(), i + 1).starts_with('\n') => {
+                    return Err(SyntaxError::BareCr);
+                }
                 // §3.2.4: a CRLF in FWS inside the quotes is not part of the content.
                 '\r' | '\n' => {}
-                _ => out.push(c),
+                _ => {
+                    // §4.1 obs-qtext = obs-NO-WS-CTL.
+                    self.obsolete |= is_obs_control(c);
+                    out.push(c);
+                }
             }
         }
         Err(SyntaxError::UnterminatedQuotedString)
@@ -190,16 +232,29 @@ impl<'a> Cursor<'a> {
                     return Ok(out);
                 }
                 '\\' => {
+                    // §4.4 obs-dtext = obs-NO-WS-CTL / quoted-pair.
+                    self.obsolete = true;
                     if let Some((_, q)) = chars.next() {
                         out.push(q);
                     }
                 }
-                c if is_wsp(c) => {}
-                _ => out.push(c),
+                '\r' if !rest_at(self.rest(), i + 1).starts_with('\n') => {
+                    return Err(SyntaxError::BareCr);
+                }
+                c if is_wsp(c) || c == '\r' => {}
+                _ => {
+                    self.obsolete |= is_obs_control(c);
+                    out.push(c);
+                }
             }
         }
         Err(SyntaxError::UnterminatedDomainLiteral)
     }
+}
+
+/// `s` from byte `i` on ("" past the end or off a character boundary).
+fn rest_at(s: &str, i: usize) -> &str {
+    s.get(i..).unwrap_or("")
 }
 
 /// One lexical token of a structured field body.
@@ -229,6 +284,8 @@ pub struct Token {
 pub struct Tokens {
     pub tokens: Vec<Token>,
     pub comments: Vec<String>,
+    /// Obsolete syntax inside a quoted string, comment or domain literal ([`Cursor::obsolete`]).
+    pub obsolete: bool,
 }
 
 /// Split a structured field body into tokens.
@@ -256,6 +313,7 @@ pub fn tokenize(value: &str) -> Result<Tokens, SyntaxError> {
     Ok(Tokens {
         tokens,
         comments: cursor.comments,
+        obsolete: cursor.obsolete,
     })
 }
 

@@ -2,7 +2,7 @@
 //! command grammar (RFC 9051 §9 `command`, RFC 3501 §9).
 
 use super::parse::{PResult, Parser};
-use super::{is_tag_char, literal_at_end};
+use super::{Grammar, is_tag_char, literal_at_end};
 use crate::types::{
     Command, CommandBody, FetchItem, ListReturn, ListSelect, SearchKey, SearchReturn, Section, SectionText, StatusItem,
     StoreMode,
@@ -99,8 +99,19 @@ impl CommandError {
     }
 }
 
-/// Decode one command from the front of `buf`.
+/// Decode one command from the front of `buf`, in the IMAP4rev2 grammar (RFC 9051 §9).
 pub fn decode_command(buf: &[u8], limits: &CommandLimits) -> Result<CommandDecode, CommandError> {
+    decode_command_as(buf, limits, Grammar::Imap4rev2)
+}
+
+/// Decode one command from the front of `buf` in the grammar of `grammar`: a server that
+/// advertises both versions reads IMAP4rev1 (RFC 3501 §9) until the client has sent
+/// `ENABLE IMAP4rev2` (RFC 9051 Appendix A).
+pub fn decode_command_as(
+    buf: &[u8],
+    limits: &CommandLimits,
+    grammar: Grammar,
+) -> Result<CommandDecode, CommandError> {
     let mut line_start = 0usize;
     loop {
         let tail = buf.get(line_start..).unwrap_or_default();
@@ -119,7 +130,7 @@ pub fn decode_command(buf: &[u8], limits: &CommandLimits) -> Result<CommandDecod
             });
         }
         let Some(lit) = literal_at_end(&buf[line_start..line_end]) else {
-            return parse_command(&buf[..line_end])
+            return parse_command(&buf[..line_end], grammar)
                 .map(|c| CommandDecode::Complete(line_end + 2, c))
                 .map_err(|e| CommandError::Syntax { tag: tag_of(buf), consumed: line_end + 2, reason: e.0 });
         };
@@ -153,8 +164,8 @@ fn tag_of(buf: &[u8]) -> Option<String> {
 }
 
 /// Parse one framed command (without its final CRLF).
-pub(crate) fn parse_command(b: &[u8]) -> PResult<Command> {
-    let mut p = Parser::new(b);
+pub(crate) fn parse_command(b: &[u8], grammar: Grammar) -> PResult<Command> {
+    let mut p = Parser::with_grammar(b, grammar);
     let tag = p.tag()?;
     p.sp()?;
     let name = p.atom_upper()?;
@@ -173,7 +184,7 @@ pub(crate) fn parse_command(b: &[u8]) -> PResult<Command> {
             p.sp()?;
             let mechanism = p.atom_upper()?;
             let initial = if p.eat(b' ') { Some(p.rest().to_vec()) } else { None };
-            if initial.as_ref().is_some_and(|i| i.is_empty() || !i.iter().all(|&c| is_base64_char(c))) {
+            if initial.as_ref().is_some_and(|i| i != b"=" && !is_base64(i)) {
                 return p.err("base64 initial response or \"=\"");
             }
             CommandBody::Authenticate { mechanism, initial }
@@ -255,8 +266,17 @@ pub(crate) fn parse_command(b: &[u8]) -> PResult<Command> {
     Ok(Command { tag, body })
 }
 
-fn is_base64_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=')
+/// RFC 9051 §9 (RFC 3501 §9 alike): `base64 = *(4base64-char) [base64-terminal]`,
+/// `base64-terminal = (2base64-char "==") / (3base64-char "=")`: whole quanta of four, `=`
+/// only as the terminal's padding. The empty string (which the grammar admits) is refused for
+/// an initial response: RFC 4959 §3 / RFC 9051 §6.2.2 send an empty one as `=`.
+pub(crate) fn is_base64(b: &[u8]) -> bool {
+    let is_char = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/');
+    if b.is_empty() || !b.len().is_multiple_of(4) {
+        return false;
+    }
+    let data = b.strip_suffix(b"==").or_else(|| b.strip_suffix(b"=")).unwrap_or(b);
+    data.iter().all(is_char)
 }
 
 /// RFC 9051 §9 `list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat
@@ -361,7 +381,7 @@ fn parse_search(p: &mut Parser, uid: bool) -> PResult<CommandBody> {
     let mut charset = None;
     if p.keyword("CHARSET") {
         p.sp()?;
-        charset = Some(String::from_utf8_lossy(&p.astring()?).into_owned());
+        charset = Some(String::from_utf8_lossy(&search_charset(p)?).into_owned());
         p.sp()?;
     }
     let mut criteria = vec![search_key(p, 0)?];
@@ -374,6 +394,17 @@ fn parse_search(p: &mut Parser, uid: bool) -> PResult<CommandBody> {
 /// Nesting bound for `NOT`, `OR` and parentheses: keeps recursion bounded whatever the peer
 /// sends.
 const MAX_SEARCH_DEPTH: usize = 64;
+
+/// The SEARCH `CHARSET` argument. RFC 9051 §9: `search-program = ["CHARSET" SP charset SP]
+/// …`, `charset = atom / quoted` (no `]`, no literal). RFC 3501 §9 reads
+/// `"CHARSET" SP astring`, which IMAP4rev1 clients may still send.
+fn search_charset(p: &mut Parser) -> PResult<Vec<u8>> {
+    match (p.grammar, p.peek()) {
+        (Grammar::Imap4rev1, _) => p.astring(),
+        (Grammar::Imap4rev2, Some(b'"')) => p.quoted(),
+        (Grammar::Imap4rev2, _) => Ok(p.atom()?.to_vec()),
+    }
+}
 
 fn search_key(p: &mut Parser, depth: usize) -> PResult<SearchKey> {
     if depth > MAX_SEARCH_DEPTH {

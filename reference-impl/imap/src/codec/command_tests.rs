@@ -164,6 +164,67 @@ mod grammar {
         assert!(matches!(dec(b"\r\n"), Err(CommandError::Syntax { tag: None, consumed: 2, .. })));
         assert!(matches!(dec(b"a+ NOOP\r\n"), Err(CommandError::Syntax { tag: None, .. })));
     }
+
+    fn dec_as(b: &[u8], grammar: crate::codec::Grammar) -> Result<CommandDecode, CommandError> {
+        crate::codec::decode_command_as(b, &CommandLimits::default(), grammar)
+    }
+
+    fn refused(r: Result<CommandDecode, CommandError>) -> bool {
+        matches!(r, Err(CommandError::Syntax { tag: Some(_), .. }))
+    }
+
+    /// RFC 9051 §9 (RFC 3501 §9 alike): `initial-resp = base64 / "="`, `base64 =
+    /// *(4base64-char) [base64-terminal]`: whole quanta, `=` only as padding at the end
+    /// (F2 in docs/fuzzing.md: `AIN` used to pass a per-character check).
+    #[test]
+    fn authenticate_initial_response_is_whole_base64() {
+        for ok in [&b"AGFsaWNlAHNlY3JldA=="[..], b"=", b"YWI=", b"YQ==", b"YWJj"] {
+            let mut line = b"a AUTHENTICATE PLAIN ".to_vec();
+            line.extend_from_slice(ok);
+            line.extend_from_slice(b"\r\n");
+            assert!(matches!(dec(&line), Ok(CommandDecode::Complete(..))), "{:?}", String::from_utf8_lossy(ok));
+        }
+        for bad in [&b"AIN"[..], b"A", b"AB=", b"A===", b"====", b"AB=C", b"YQ==YQ==", b"==", b"YWJ*"] {
+            let mut line = b"a AUTHENTICATE PLAIN ".to_vec();
+            line.extend_from_slice(bad);
+            line.extend_from_slice(b"\r\n");
+            assert!(refused(dec(&line)), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    /// RFC 9051 §9 `charset = atom / quoted` (F7: we read an astring, so `A]B` and literals
+    /// passed); RFC 3501 §9 `"CHARSET" SP astring` still holds for IMAP4rev1 clients.
+    #[test]
+    fn search_charset_follows_the_version() {
+        use crate::codec::Grammar::{Imap4rev1, Imap4rev2};
+        let charset = |r: Result<CommandDecode, CommandError>| match r {
+            Ok(CommandDecode::Complete(_, Command { body: CommandBody::Search { charset, .. }, .. })) => charset,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(charset(dec_as(b"a SEARCH CHARSET \"UTF-8\" ALL\r\n", Imap4rev2)).as_deref(), Some("UTF-8"));
+        assert_eq!(charset(dec_as(b"a SEARCH CHARSET utf-8 ALL\r\n", Imap4rev2)).as_deref(), Some("utf-8"));
+        assert!(refused(dec_as(b"a SEARCH CHARSET A]B ALL\r\n", Imap4rev2)));
+        assert!(refused(dec_as(b"a SEARCH CHARSET {5}\r\nUTF-8 ALL\r\n", Imap4rev2)));
+        assert_eq!(charset(dec_as(b"a SEARCH CHARSET A]B ALL\r\n", Imap4rev1)).as_deref(), Some("A]B"));
+        assert_eq!(charset(dec_as(b"a SEARCH CHARSET {5}\r\nUTF-8 ALL\r\n", Imap4rev1)).as_deref(), Some("UTF-8"));
+    }
+
+    /// RFC 9051 §9 QUOTED-CHAR: UTF-8 only (F8: `"\xfa"` used to pass); RFC 3501 §9
+    /// `TEXT-CHAR`/`CHAR`: 7-bit only. A literal may carry 8-bit text in either.
+    #[test]
+    fn quoted_strings_follow_the_version() {
+        use crate::codec::Grammar::{Imap4rev1, Imap4rev2};
+        let utf8 = "a SEARCH SUBJECT \"caf\u{e9}\"\r\n".as_bytes();
+        let latin1 = b"a SEARCH SUBJECT \"\xfa\"\r\n";
+        assert!(matches!(dec_as(utf8, Imap4rev2), Ok(CommandDecode::Complete(..))));
+        assert!(refused(dec_as(latin1, Imap4rev2)));
+        assert!(refused(dec_as(utf8, Imap4rev1)));
+        assert!(refused(dec_as(latin1, Imap4rev1)));
+        assert!(refused(dec_as(b"a LOGIN \"al\xc3\" x\r\n", Imap4rev2)));
+        let literal = b"a SEARCH SUBJECT {2}\r\n\xfa!\r\n";
+        assert!(matches!(dec_as(literal, Imap4rev1), Ok(CommandDecode::Complete(..))));
+        assert!(matches!(dec_as(b"a LOGIN \"alice\" \"s\\\"cret\"\r\n", Imap4rev1), Ok(CommandDecode::Complete(..))));
+    }
 }
 
 mod robustness {

@@ -14,10 +14,23 @@ pub mod encode;
 mod parse;
 mod response;
 
-pub use command::{CommandDecode, CommandError, CommandLimits, decode_command};
+pub use command::{CommandDecode, CommandError, CommandLimits, decode_command, decode_command_as};
 pub(crate) use parse::{canonical_system_flag, month_name};
 pub use parse::{parse_date, parse_date_time};
 pub use response::{Response, ResponseError, ResponseKind, ResponseLimits, Status, decode_response};
+
+/// Which version's command grammar a command is read in. A server advertising both reads
+/// IMAP4rev1 until `ENABLE IMAP4rev2` (RFC 9051 Appendix A); the two differ in quoted strings
+/// (RFC 3501 §9: 7-bit; RFC 9051 §9: UTF-8) and in the SEARCH CHARSET argument (RFC 3501
+/// §9: astring; RFC 9051 §9: `charset = atom / quoted`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Grammar {
+    /// RFC 3501 §9.
+    Imap4rev1,
+    /// RFC 9051 §9.
+    #[default]
+    Imap4rev2,
+}
 
 /// A literal announced at the end of a line: `{n}`, `{n+}` (RFC 7888) or `~{n}` (RFC 3516
 /// / RFC 9051 §4.3.1 literal8).

@@ -1,6 +1,6 @@
 //! Grammar primitives (RFC 9051 §9, RFC 3501 §9) over one framed command, literals included.
 
-use super::{is_astring_char, is_atom_char};
+use super::{Grammar, is_astring_char, is_atom_char};
 use crate::types::{Date, DateTime, Mailbox, SeqNumber, SequenceSet};
 
 /// A syntax error: what was expected, and where.
@@ -13,11 +13,19 @@ pub(crate) type PResult<T> = Result<T, SyntaxError>;
 pub(crate) struct Parser<'a> {
     b: &'a [u8],
     pos: usize,
+    /// Which protocol's grammar the command follows (quoted strings, SEARCH CHARSET).
+    pub grammar: Grammar,
 }
 
 impl<'a> Parser<'a> {
+    /// A parser of the IMAP4rev2 grammar (RFC 9051 §9).
+    #[cfg(test)]
     pub fn new(b: &'a [u8]) -> Self {
-        Parser { b, pos: 0 }
+        Parser::with_grammar(b, Grammar::Imap4rev2)
+    }
+
+    pub fn with_grammar(b: &'a [u8], grammar: Grammar) -> Self {
+        Parser { b, pos: 0, grammar }
     }
 
     pub fn err<T>(&self, what: &str) -> PResult<T> {
@@ -121,7 +129,29 @@ impl<'a> Parser<'a> {
     }
 
     /// `quoted = DQUOTE *QUOTED-CHAR DQUOTE`; `\"` and `\\` are the only escapes.
+    ///
+    /// RFC 9051 §9: `QUOTED-CHAR = <any TEXT-CHAR except quoted-specials> / "\"
+    /// quoted-specials / UTF8-2 / UTF8-3 / UTF8-4`: octets above 0x7F only as UTF-8.
+    /// RFC 3501 §9: `TEXT-CHAR = <any CHAR except CR and LF>`, `CHAR = %x01-7F`: an
+    /// IMAP4rev1 quoted string is 7-bit (8-bit text goes in a literal).
     pub fn quoted(&mut self) -> PResult<Vec<u8>> {
+        let start = self.pos;
+        let out = self.quoted_octets()?;
+        let valid = match self.grammar {
+            Grammar::Imap4rev1 => out.is_ascii(),
+            Grammar::Imap4rev2 => std::str::from_utf8(&out).is_ok(),
+        };
+        if !valid {
+            self.pos = start;
+            return self.err(match self.grammar {
+                Grammar::Imap4rev1 => "7-bit quoted string (RFC 3501 §9; 8-bit text in a literal)",
+                Grammar::Imap4rev2 => "UTF-8 in a quoted string (RFC 9051 §9 QUOTED-CHAR)",
+            });
+        }
+        Ok(out)
+    }
+
+    fn quoted_octets(&mut self) -> PResult<Vec<u8>> {
         self.expect(b'"')?;
         let mut out = Vec::new();
         loop {

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use wirecheck_store::{Store, StoreError};
 use wirecheck_wire::{Output, Session, TlsInfo};
 
-use crate::codec::{CommandDecode, CommandError, CommandLimits, decode_command, literal_at_end};
+use crate::codec::{CommandDecode, CommandError, CommandLimits, Grammar, decode_command_as, literal_at_end};
 use crate::types::{Command, CommandBody};
 use selected::Selected;
 
@@ -296,7 +296,9 @@ impl ServerSession {
     }
 
     fn next_command(&mut self) -> bool {
-        match decode_command(&self.buf, &self.cfg.limits) {
+        // RFC 9051 Appendix A: IMAP4rev1's grammar until the client enabled IMAP4rev2.
+        let grammar = if self.rev2 { Grammar::Imap4rev2 } else { Grammar::Imap4rev1 };
+        match decode_command_as(&self.buf, &self.cfg.limits, grammar) {
             Ok(CommandDecode::Incomplete) => false,
             Ok(CommandDecode::LiteralFound { non_sync, at, .. }) => {
                 if !non_sync && self.literal_acked != Some(at) {

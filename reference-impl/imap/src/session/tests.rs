@@ -129,6 +129,47 @@ fn authenticate_plain_with_and_without_initial_response() {
     assert_eq!(c.cmd("b AUTHENTICATE CRAM-MD5"), "b NO Unsupported authentication mechanism\r\n");
 }
 
+/// RFC 9051 §6.2.2 / RFC 4648 §4: a continuation line that is not base64 (wrong length,
+/// misplaced padding) gets a tagged BAD, and so does `*`; the session is usable afterwards.
+/// The same for an initial response (RFC 9051 §9 `initial-resp`, F2 in docs/fuzzing.md).
+#[test]
+fn authenticate_refuses_what_is_not_base64() {
+    let f = fixture();
+    for line in ["AIN", "AGFsaWNlAHNlY3JldA=", "AGFsaWNlAHNlY3JldA=x", "AG=FsaWNlAHNlY3JldA=", "*"] {
+        let mut c = client(&f);
+        assert_eq!(c.cmd("a AUTHENTICATE PLAIN"), "+ \r\n");
+        let r = c.cmd(line);
+        assert!(r.starts_with("a BAD "), "{line}: {r}");
+        assert_eq!(c.cmd("b NOOP"), "b OK NOOP completed\r\n", "{line}");
+        assert_eq!(c.s.state(), State::NotAuthenticated);
+    }
+    for initial in ["AIN", "AGFsaWNlAHNlY3JldA", "A===", "AB=C"] {
+        let mut c = client(&f);
+        let r = c.cmd(&format!("a AUTHENTICATE PLAIN {initial}"));
+        assert!(r.starts_with("a BAD "), "{initial}: {r}");
+        assert_eq!(c.s.state(), State::NotAuthenticated);
+    }
+}
+
+/// RFC 3501 §9 (IMAP4rev1: quoted strings are 7-bit, CHARSET is an astring) until
+/// `ENABLE IMAP4rev2`, then RFC 9051 §9 (UTF-8 quoted strings, `charset = atom / quoted`);
+/// octets that are not UTF-8 are BAD in both (F7, F8 in docs/fuzzing.md).
+#[test]
+fn grammar_follows_enable_imap4rev2() {
+    let f = fixture();
+    let mut c = client(&f);
+    c.select();
+    let utf8 = "u SEARCH CHARSET UTF-8 SUBJECT \"caf\u{e9}\"\r\n".as_bytes();
+    assert!(c.raw(utf8).starts_with("u BAD "));
+    assert!(c.raw(b"v SEARCH SUBJECT \"\xfa\"\r\n").starts_with("v BAD "));
+    assert_eq!(c.cmd("w SEARCH CHARSET A]B ALL"), "w NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset\r\n");
+    c.cmd("e ENABLE IMAP4rev2");
+    assert_eq!(c.raw(utf8), "* ESEARCH (TAG \"u\")\r\nu OK SEARCH completed\r\n");
+    assert!(c.raw(b"v SEARCH SUBJECT \"\xfa\"\r\n").starts_with("v BAD "));
+    assert!(c.cmd("w SEARCH CHARSET A]B ALL").starts_with("w BAD "));
+    assert_eq!(c.cmd("x SEARCH CHARSET \"UTF-8\" ALL"), "* ESEARCH (TAG \"x\") ALL 1:2\r\nx OK SEARCH completed\r\n");
+}
+
 #[test]
 fn login_disabled_before_tls() {
     let f = fixture();

@@ -190,17 +190,34 @@ impl ServerSession {
             match (ev, &self.state) {
                 (LineEvent::TooLong, State::Sasl(_)) => self.fail_sasl("[AUTH] response too long"),
                 // RFC 2449 §4: command lines are at most 255 octets.
-                (LineEvent::TooLong, _) => self.err("line too long (255 octets at most, RFC 2449)"),
+                (LineEvent::TooLong, _) => {
+                    self.forget_user();
+                    self.err("line too long (255 octets at most, RFC 2449)");
+                }
                 (LineEvent::Line(l), State::Sasl(_)) => self.sasl_response(&l),
                 (LineEvent::Line(l), _) => match decode_command(&l) {
                     Ok(cmd) => self.command(cmd),
-                    Err(e) => self.err(&command_error_text(&e)),
+                    Err(e) => {
+                        self.forget_user();
+                        self.err(&command_error_text(&e));
+                    }
                 },
             }
         }
     }
 
+    /// RFC 1939 §7 PASS: "may only be given in the AUTHORIZATION state immediately after a
+    /// successful USER command": any other command line (CAPA, NOOP, a refused or unknown
+    /// one) in between forgets the name, so a later PASS gets -ERR. Returns the name.
+    fn forget_user(&mut self) -> Option<String> {
+        match &mut self.state {
+            State::Authorization { user } => user.take(),
+            _ => None,
+        }
+    }
+
     fn command(&mut self, cmd: Command) {
+        let user = self.forget_user();
         if let Command::Capa = cmd {
             return self.capa();
         }
@@ -218,10 +235,9 @@ impl ServerSession {
                 self.ok("send PASS");
             }
             Command::Pass(password) => {
-                let State::Authorization { user: Some(user) } = &self.state else {
+                let Some(user) = user else {
                     return self.err("send USER first");
                 };
-                let user = user.clone();
                 if self.plaintext_refused() {
                     return;
                 }

@@ -213,6 +213,30 @@ fn maildrop_lock_gives_in_use() {
     second.ok("PASS secret");
 }
 
+/// RFC 1939 §7 PASS: "may only be given in the AUTHORIZATION state immediately after a
+/// successful USER command": any other command in between (a refused one, CAPA, NOOP, an
+/// unknown or over-long line) forgets the name (F5 in docs/fuzzing.md).
+#[test]
+fn pass_must_follow_user_immediately() {
+    let p = Pair::new();
+    let long = format!("NOOP {}", "x".repeat(300));
+    for between in ["AUTH 1", "CAPA", "NOOP", "STAT", "FROB", "APOP alice 0", long.as_str()] {
+        let mut c = p.session(ServerConfig::default());
+        c.ok("USER alice");
+        c.send(format!("{between}\r\n").as_bytes());
+        assert_eq!(c.err("PASS secret"), "-ERR send USER first\r\n", "after {between:.12}");
+        assert!(!c.s.is_authenticated());
+        c.ok("USER alice");
+        c.ok("PASS secret");
+        assert!(c.s.is_authenticated(), "USER then PASS still works after {between:.12}");
+    }
+    let mut c = p.session(ServerConfig::default());
+    c.ok("USER bob");
+    c.ok("USER alice");
+    c.ok("PASS secret");
+    assert!(c.s.is_authenticated(), "a second USER replaces the first");
+}
+
 #[test]
 fn failed_logins_answer_auth_and_finally_close() {
     let p = Pair::new();

@@ -229,9 +229,17 @@ fn parse_path(s: &str) -> Result<Mailbox, AddressError> {
     Mailbox::parse(mailbox)
 }
 
-/// RFC 5322 atext, plus UTF8-non-ascii (RFC 6531 §3.3).
+/// RFC 5322 atext, plus UTF8-non-ascii (RFC 6531 §3.3) other than the C1 controls, which a
+/// command line may not carry (RFC 5321 §4.1.2, as `decode_command` checks).
 fn is_atext(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii()
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || is_utf8_non_ascii(c)
+}
+
+/// A non-ASCII character that may appear in an address: not a C1 control (U+0080-U+009F).
+/// RFC 6531 §3.3 takes U-labels (RFC 5890 §2.3.2.1) for sub-domains, and IDNA2008 (RFC 5892
+/// §2.3, category Cc) disallows every control character.
+fn is_utf8_non_ascii(c: char) -> bool {
+    !c.is_ascii() && !c.is_control()
 }
 
 /// Length in bytes of the Local-part at the start of `b` (Dot-string or Quoted-string).
@@ -250,7 +258,7 @@ fn local_part_len(b: &[u8]) -> Option<usize> {
                 escaped = true;
             } else if c == '"' {
                 return Some(i + 1);
-            } else if !(c == ' ' || c == '!' || ('#'..='~').contains(&c) || !c.is_ascii()) {
+            } else if !(c == ' ' || c == '!' || ('#'..='~').contains(&c) || is_utf8_non_ascii(c)) {
                 // qtextSMTP = %d32-33 / %d35-91 / %d93-126 (backslash handled above)
                 return None;
             }
@@ -271,7 +279,8 @@ fn local_part_len(b: &[u8]) -> Option<usize> {
     }
 }
 
-/// `Domain = sub-domain *("." sub-domain)`, `sub-domain = Let-dig [Ldh-str]` or a U-label.
+/// `Domain = sub-domain *("." sub-domain)`, `sub-domain = Let-dig [Ldh-str]` or a U-label
+/// (RFC 6531 §3.3), which holds no control character (RFC 5892 §2.3: Cc is DISALLOWED).
 /// RFC 5321 §4.5.3.1.2: at most 255 octets.
 pub(crate) fn parse_domain_name(s: &str) -> Result<(), AddressError> {
     if s.is_empty() || s.len() > 255 {
@@ -282,7 +291,7 @@ pub(crate) fn parse_domain_name(s: &str) -> Result<(), AddressError> {
             && label.len() <= 63
             && label
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || !c.is_ascii())
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || is_utf8_non_ascii(c))
             && !label.starts_with('-')
             && !label.ends_with('-');
         if !ok {
@@ -378,6 +387,28 @@ mod tests {
         let m = Mailbox::parse("用户@例子.广告").unwrap();
         assert!(!m.is_ascii());
         assert!(Mailbox::parse("a@b.c").unwrap().is_ascii());
+    }
+
+    /// RFC 5321 §4.1.2 / RFC 6531 §3.3: a sub-domain is a U-label, and RFC 5892 §2.3
+    /// disallows control characters in one (F6 in docs/fuzzing.md: `\u{8f}HH3` was taken,
+    /// and `decode_command` then refused the command it made).
+    #[test]
+    fn no_control_characters_in_domains_or_local_parts() {
+        for bad in [
+            "\u{8f}HH3",
+            "a\u{85}.example",
+            "ex\u{9f}ample.org",
+            "a\u{1}b",
+            "a\u{7f}",
+        ] {
+            assert_eq!(Domain::parse(bad), Err(AddressError::BadDomain), "{bad:?}");
+            assert!(Mailbox::parse(&format!("u@{bad}")).is_err(), "{bad:?}");
+        }
+        assert!(Mailbox::parse("a\u{85}b@example.org").is_err());
+        assert!(Mailbox::parse("\"a\u{85}b\"@example.org").is_err());
+        assert!(Domain::parse("例子.广告").is_ok());
+        assert!(Domain::parse("b\u{fc}cher.example").is_ok());
+        assert!(Mailbox::parse("\"j\u{f6}rg\"@example.org").is_ok());
     }
 
     #[test]
