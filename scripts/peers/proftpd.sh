@@ -62,6 +62,9 @@ AuthPAM off
 RequireValidShell off
 DefaultRoot ~
 AllowOverwrite on
+# APPE and REST + STOR (RFC 959 §4.1.3, RFC 3659 §5.5; APPE is in RFC 1123 §4.1.2.13's minimum):
+# ProFTPD refuses both with 451 unless this is on
+AllowStoreRestart on
 ModulePath $modules
 LoadModule mod_tls.c
 <IfModule mod_tls.c>
