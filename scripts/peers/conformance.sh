@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/peers/conformance.sh [--out DIR] [--corpus DIR] [--no-install] [PEER...] [-- RUN-ARGS...]
 #
-# The real-peer job: for each peer (default: postfix dovecot vsftpd nsd knot bind9 unbound),
+# The real-peer job: for each peer (default: postfix dovecot vsftpd proftpd nsd knot bind9 unbound),
 # install it when it is missing, start it with scripts/peers.sh, run the corpus against each of
 # its services with `wirecheck run PROTOCOL --target ADDR --insecure ...`, stop it, and print a
 # summary table. When postfix and dovecot are both on the list, the scenarios/ transcripts (mail
@@ -24,7 +24,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 PEERS=$ROOT/scripts/peers.sh
-DEFAULT_PEERS=(postfix dovecot vsftpd nsd knot bind9 unbound)
+DEFAULT_PEERS=(postfix dovecot vsftpd proftpd nsd knot bind9 unbound)
 
 say() { printf 'conformance: %s\n' "$*" >&2; }
 die() { printf 'conformance: error: %s\n' "$*" >&2; exit 1; }
@@ -69,19 +69,24 @@ fi
 # ---------------------------------------------------------------- install
 
 # Install what is missing in one apt run, except a second server of one family (vsftpd and
-# proftpd): that one is installed just before its turn, which removes the first.
+# proftpd): that one is installed just before its turn, which removes the first. The family
+# belongs to its first peer on the list even when that one is installed already, so on a
+# re-run (proftpd left installed) vsftpd comes back first and proftpd again in its turn.
 ensure_installed() {
     local p f batch=()
     declare -A family_taken=()
     for p in "$@"; do
-        "$PEERS" installed "$p" && continue
-        [ "$install" = 1 ] || continue
         case $p in
             vsftpd | proftpd) f=ftp ;;
             postfix) f=mta ;;
             dovecot) f=imap ;;
             *) f=$p ;;
         esac
+        if "$PEERS" installed "$p"; then
+            family_taken[$f]=1
+            continue
+        fi
+        [ "$install" = 1 ] || continue
         [ -n "${family_taken[$f]:-}" ] && continue
         family_taken[$f]=1
         batch+=("$p")
