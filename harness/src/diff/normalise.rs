@@ -385,20 +385,7 @@ fn dns(u: &Unit) -> Norm {
     let h = &msg.header;
     n.push("rcode", h.rcode().to_string());
     n.push("opcode", h.opcode().to_string());
-    let flags: Vec<&str> = [
-        (h.qr, "qr"),
-        (h.aa, "aa"),
-        (h.tc, "tc"),
-        (h.rd, "rd"),
-        (h.ra, "ra"),
-        (h.z, "z"),
-        (h.ad, "ad"),
-        (h.cd, "cd"),
-    ]
-    .into_iter()
-    .filter_map(|(on, f)| on.then_some(f))
-    .collect();
-    n.push("flags", flags.join(" "));
+    n.push("flags", presentation::flag_names(h).join(" "));
     n.push("id", h.id.to_string());
     let q: Vec<String> = msg
         .questions

@@ -94,7 +94,7 @@ pub fn respond_into(zones: &Zones, query: &[u8], transport: Transport, out: &mut
             Some(r) => (r, size_limit(&q, transport)),
             None => return false,
         },
-        Err(e) => match formerr_for(query, &e) {
+        Err(e) => match notimp_for(query).or_else(|| formerr_for(query, &e)) {
             Some(r) => (r, UDP_LIMIT),
             None => return false,
         },
@@ -138,6 +138,19 @@ pub fn size_limit(query: &Message, transport: Transport) -> usize {
     }
 }
 
+/// RFC 1035 §4.1.1 / RFC 2136 §3: a server that does not implement an OPCODE answers NOTIMP,
+/// decided by the header alone, before the sections are read: a query with another OPCODE
+/// whose records we cannot decode (an UPDATE's, say) is "Not Implemented", not a format error.
+/// `None` for a response or an OPCODE QUERY message.
+pub fn notimp_for(raw: &[u8]) -> Option<Message> {
+    let (h, _) = codec::peek_header(raw)?;
+    if h.qr || h.opcode() == Opcode::QUERY {
+        return None;
+    }
+    let resp = bare_response(&h);
+    Some(with_rcode(resp, Rcode::NOTIMP))
+}
+
 /// A FORMERR for a message that did not decode, when its header can be read and it is a query
 /// (RFC 1035 §4.1.1 "Format error"). RFC 6891 §7: when the OPT record itself is bad the
 /// response carries an OPT record.
@@ -155,7 +168,17 @@ pub fn formerr_for(raw: &[u8], error: &codec::DecodeError) -> Option<Message> {
                 ..
             }
     );
-    let mut resp = Message {
+    let mut resp = bare_response(&h);
+    if opt_problem {
+        resp.edns = Some(our_edns(false));
+    }
+    Some(with_rcode(resp, Rcode::FORMERR))
+}
+
+/// A response header for a query we could not (or need not) decode: ID, OPCODE, RD and CD
+/// copied, QR set, no sections.
+fn bare_response(h: &Header) -> Message {
+    Message {
         header: Header {
             id: h.id,
             qr: true,
@@ -165,11 +188,7 @@ pub fn formerr_for(raw: &[u8], error: &codec::DecodeError) -> Option<Message> {
             ..Header::default()
         },
         ..Message::default()
-    };
-    if opt_problem {
-        resp.edns = Some(our_edns(false));
     }
-    Some(with_rcode(resp, Rcode::FORMERR))
 }
 
 fn our_edns(dnssec_ok: bool) -> Edns {

@@ -210,9 +210,18 @@ impl Reader<'_> {
                 ext_rcode: (ttl >> 24) as u8,
             });
         }
-        let rdata = self
-            .rdata(rtype, end)
-            .ok_or(DecodeError::BadRdata { rtype, at: start })?;
+        let rdata = if rdlength == 0 && (Class(class) == Class::ANY || Class(class) == Class::NONE)
+        {
+            // RFC 2136 §2.4.1, §2.4.3, §2.5.2-§2.5.4: an UPDATE's prerequisites and deletions are
+            // RRs of any TYPE with CLASS ANY or NONE and RDLENGTH 0; kept as empty opaque RDATA.
+            RData::Unknown {
+                rtype,
+                data: Vec::new(),
+            }
+        } else {
+            self.rdata(rtype, end)
+                .ok_or(DecodeError::BadRdata { rtype, at: start })?
+        };
         if self.pos != end {
             return Err(DecodeError::BadRdata { rtype, at: start });
         }

@@ -237,18 +237,10 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, PresentationError> {
     text::decode_hex(&digits).ok_or_else(|| PresentationError::Hex(text.trim().to_string()))
 }
 
-/// Renders a message in the dig-like form of the module docs; every line ends with `\n`.
-pub fn render(msg: &Message) -> String {
-    let mut out = String::with_capacity(256);
-    let h = &msg.header;
-    let _ = writeln!(
-        out,
-        ";; opcode: {}, status: {}, id: {}",
-        h.opcode(),
-        h.rcode(),
-        h.id
-    );
-    let flags: Vec<&str> = [
+/// The header flags that are set, by their dig names, in header order (RFC 1035 §4.1.1 QR AA
+/// TC RD RA Z; RFC 4035 §3.2 AD CD).
+pub fn flag_names(h: &Header) -> Vec<&'static str> {
+    [
         (h.qr, "qr"),
         (h.aa, "aa"),
         (h.tc, "tc"),
@@ -260,7 +252,21 @@ pub fn render(msg: &Message) -> String {
     ]
     .into_iter()
     .filter_map(|(on, name)| on.then_some(name))
-    .collect();
+    .collect()
+}
+
+/// Renders a message in the dig-like form of the module docs; every line ends with `\n`.
+pub fn render(msg: &Message) -> String {
+    let mut out = String::with_capacity(256);
+    let h = &msg.header;
+    let _ = writeln!(
+        out,
+        ";; opcode: {}, status: {}, id: {}",
+        h.opcode(),
+        h.rcode(),
+        h.id
+    );
+    let flags = flag_names(h);
     let _ = writeln!(
         out,
         ";; flags:{}{}; QUERY: {}, ANSWER: {}, AUTHORITY: {}, ADDITIONAL: {}",

@@ -2,52 +2,23 @@
 //! AXFR. Without dig the test says so and passes.
 #![cfg(feature = "server")]
 
-use std::process::Command;
-use std::sync::Arc;
-
-use wirecheck_dns::server::{AuthServer, ServerConfig};
-use wirecheck_dns::zone::{Zones, example_test_zone};
-
-fn dig_available() -> bool {
-    Command::new("dig")
-        .arg("-v")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+mod common;
 
 #[tokio::test]
 async fn dig_queries_the_oracle() {
-    if !dig_available() {
+    if !common::available("dig", "-v") {
         eprintln!(
             "dig is not installed (apt-get install bind9-dnsutils): skipping the dig integration test"
         );
         return;
     }
-    let zones: Zones = [example_test_zone()].into_iter().collect();
-    let server = AuthServer::start(
-        Arc::new(zones),
-        "127.0.0.1:0".parse().unwrap(),
-        ServerConfig::default(),
-    )
-    .await
-    .unwrap();
+    let server = common::oracle().await;
     let port = server.local_addr().port().to_string();
-    let dig = |args: &[&str]| {
-        let port = port.clone();
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        async move {
-            tokio::task::spawn_blocking(move || {
-                let out = Command::new("dig")
-                    .args(["@127.0.0.1", "-p", &port, "+time=2", "+tries=1"])
-                    .args(&args)
-                    .output()
-                    .expect("run dig");
-                String::from_utf8_lossy(&out.stdout).into_owned()
-            })
-            .await
-            .unwrap()
-        }
-    };
+    let at: Vec<String> = ["@127.0.0.1", "-p", &port, "+time=2", "+tries=1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let dig = |args: &'static [&'static str]| common::run("dig", at.clone(), args);
     let mx = dig(&["example.test", "MX", "+norecurse"]).await;
     assert!(
         mx.contains("status: NOERROR") && mx.contains("flags: qr aa"),

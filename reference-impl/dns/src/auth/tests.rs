@@ -353,3 +353,44 @@ fn renders_like_the_transcripts_expect() {
     assert!(text.contains("\nexample.test.\t3600\tIN\tMX\t10 mail.example.test.\n"));
     let _ = n("x.");
 }
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Fuzz finding F1 (docs/fuzzing.md): an UPDATE is NOTIMP, whatever its sections hold.
+#[test]
+fn update_is_notimp_before_its_sections_are_read() {
+    // RFC 2136 §2.5.2 "delete an RRset": CLASS ANY, TYPE A, RDLENGTH 0 (fuzz/regressions/dns_*/F1).
+    let f1 = unhex(
+        "000128000001000000010000076578616d706c650474657374000006000103777777c00c000100ff000000000000",
+    );
+    // The same UPDATE with its last record cut short: the sections do not decode at all.
+    let cut = f1.get(..f1.len() - 3).unwrap().to_vec();
+    // Opcode 3 (unassigned), one question, then garbage where the question's name should end.
+    let other = unhex("abcd1800000100000000000003777777ff");
+    for (what, raw, opcode) in [("F1", &f1, 5), ("cut", &cut, 5), ("opcode 3", &other, 3)] {
+        for transport in [Transport::Udp, Transport::Tcp] {
+            let out = respond(&zones(), raw, transport);
+            let [wire] = out.as_slice() else {
+                panic!("{what}: {} responses", out.len())
+            };
+            let r = codec::decode(wire).unwrap();
+            assert_eq!(r.rcode(), Rcode::NOTIMP, "{what} over {transport:?}");
+            assert_eq!((r.header.opcode, r.header.qr), (opcode, true), "{what}");
+            assert_eq!(r.header.id, codec::peek_header(raw).unwrap().0.id);
+        }
+    }
+    // A response with another opcode is still never answered (RFC 1035 §7.3).
+    let mut resp = cut.clone();
+    resp[2] |= 0x80;
+    assert!(respond(&zones(), &resp, Transport::Udp).is_empty());
+    // A malformed QUERY is still a format error.
+    let mut query = cut;
+    query[2] &= !0x78;
+    let out = respond(&zones(), &query, Transport::Udp);
+    assert_eq!(codec::decode(&out[0]).unwrap().rcode(), Rcode::FORMERR);
+}

@@ -401,3 +401,29 @@ fn decode_rdata_generic() {
     assert_eq!(decode_rdata(RecordType::A, &[127, 0, 0]), None);
     assert_eq!(decode_rdata(RecordType::NS, &[0xc0, 12]), None);
 }
+
+/// RFC 2136 §2.4.1, §2.4.3, §2.5.2: CLASS ANY / NONE records with RDLENGTH 0 decode (as empty
+/// RDATA) and encode back to the same octets; CLASS IN with RDLENGTH 0 is still malformed for A.
+#[test]
+fn empty_rdata_with_class_any_or_none() {
+    for class in [255u16, 254] {
+        let mut wire = vec![0, 1, 0x28, 0, 0, 0, 0, 0, 0, 1, 0, 0];
+        wire.extend_from_slice(b"\x03www\x07example\x04test\x00\x00\x01");
+        wire.extend_from_slice(&class.to_be_bytes());
+        wire.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        let m = decode(&wire).unwrap();
+        let r = &m.authorities[0];
+        assert_eq!((r.rtype(), r.class), (RecordType::A, Class(class)));
+        assert_eq!(
+            r.rdata,
+            RData::Unknown {
+                rtype: RecordType::A,
+                data: Vec::new()
+            }
+        );
+        assert_eq!(encode(&m), wire);
+        let last = wire.len() - 8;
+        wire[last..last + 2].copy_from_slice(&1u16.to_be_bytes());
+        assert!(matches!(decode(&wire), Err(DecodeError::BadRdata { .. })));
+    }
+}
