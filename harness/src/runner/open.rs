@@ -73,10 +73,9 @@ impl Exec<'_> {
         let p = self.protocol(proto_name)?;
         let udp = p.default_transport() == Transport::Datagram;
         let (tcp, sock, addr) = if udp {
-            let u = UdpSocket::bind("127.0.0.1:0")
+            let (u, a) = udp_with_tcp_twin(&mut self.listeners, proto_name)
                 .await
                 .map_err(|e| error(line, format!("cannot listen on UDP: {e}")))?;
-            let a = u.local_addr().map_err(|e| error(line, e.to_string()))?;
             (None, Some(u), a)
         } else {
             let l = TcpListener::bind("127.0.0.1:0")
@@ -148,7 +147,43 @@ impl Exec<'_> {
         );
         Ok(())
     }
+}
 
+/// Where the TCP twin of a datagram server-role listener waits for `listen NAME at ${host}:${port}`
+/// (a key no transcript can name).
+const TCP_TWIN: &str = "main tcp";
+
+/// The server role's UDP socket on an ephemeral loopback port whose TCP port of the same number
+/// is bound too (kept under [`TCP_TWIN`]), so that a transcript's `listen tcp dns at
+/// ${host}:${port}` gets it and never races another process for it: a DNS client retries over
+/// TCP on the same address and port (RFC 7766 §5, RFC 1035 §4.2.2).
+async fn udp_with_tcp_twin(
+    listeners: &mut std::collections::BTreeMap<String, Listener>,
+    protocol: &str,
+) -> std::io::Result<(UdpSocket, std::net::SocketAddr)> {
+    let mut last = None;
+    for _ in 0..16 {
+        let u = UdpSocket::bind("127.0.0.1:0").await?;
+        let a = u.local_addr()?;
+        match TcpListener::bind(a).await {
+            Ok(t) => {
+                listeners.insert(
+                    TCP_TWIN.to_string(),
+                    Listener {
+                        tcp: Some(t),
+                        udp: None,
+                        protocol: protocol.to_string(),
+                    },
+                );
+                return Ok((u, a));
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free UDP and TCP port pair")))
+}
+
+impl Exec<'_> {
     pub(super) async fn connect(
         &mut self,
         name: &str,
@@ -264,7 +299,24 @@ impl Exec<'_> {
             None => "127.0.0.1:0".into(),
         };
         let cannot = |e: std::io::Error| error(line, format!("cannot listen on {at}: {e}"));
-        let (listener, addr) = if udp {
+        let twin = self.listeners.remove(TCP_TWIN);
+        let twin_addr = twin
+            .as_ref()
+            .and_then(|l| l.tcp.as_ref()?.local_addr().ok());
+        let (listener, addr) = if let (false, Some(twin), Some(a)) = (udp, twin, twin_addr)
+            && at.parse::<std::net::SocketAddr>().ok() == Some(a)
+        {
+            // the TCP side of the server role's DNS port, bound with it (`udp_with_tcp_twin`)
+            let tcp = twin.tcp;
+            (
+                Listener {
+                    tcp,
+                    udp: None,
+                    protocol: protocol.to_string(),
+                },
+                a,
+            )
+        } else if udp {
             let u = UdpSocket::bind(&at).await.map_err(cannot)?;
             let a = u.local_addr().map_err(|e| error(line, e.to_string()))?;
             (
