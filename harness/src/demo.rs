@@ -4,10 +4,16 @@
 //! Every transcript gets a fresh [`Oracle`] (its own store, queue and FTP tree on free
 //! ports), so cases that change state never see each other's changes and can run
 //! concurrently.
+//!
+//! Where the time goes (BENCHMARKS.md): starting an oracle is a few milliseconds once its
+//! files are on tmpfs; what is left is the waiting the transcripts ask for (`expect silence`,
+//! `pause`: about a minute over the whole corpus). Waiting costs no CPU, so many cases run at
+//! once, and the ones that wait longest start first ([`expected_wait`]) so that they do not
+//! end the run alone.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use wirecheck_reports::{CaseResult, Outcome, Report, Summary, TargetReport};
@@ -15,7 +21,7 @@ use wirecheck_reports::{CaseResult, Outcome, Report, Summary, TargetReport};
 use crate::oracle::{Oracle, OracleFactory, Ports};
 use crate::runner::{self, Fixtures, RunOptions};
 use crate::target::TargetSpec;
-use crate::transcript::{Role, Transcript};
+use crate::transcript::{Role, StepKind, Transcript};
 
 /// The service a transcript's `main` connection goes to. `message` and `scenarios`
 /// transcripts start with SMTP and reach the other services through `${pop3}`, `${imap}`, …
@@ -38,6 +44,25 @@ pub fn ports_for(t: &Transcript) -> Ports {
         "dns" => Ports { dns: Some(0), ..none },
         _ => Ports::ephemeral(),
     }
+}
+
+/// How long `t` waits on purpose (`expect silence`, `pause`): a lower bound of its run time,
+/// used to start the longest cases first.
+pub fn expected_wait(t: &Transcript) -> Duration {
+    t.steps
+        .iter()
+        .map(|s| match s.kind {
+            StepKind::ExpectSilence(d) | StepKind::Pause(d) => d,
+            _ => Duration::ZERO,
+        })
+        .fold(Duration::ZERO, Duration::saturating_add)
+}
+
+/// The indices of `transcripts`, the longest [`expected_wait`] first (ties in corpus order).
+pub fn longest_first(transcripts: &[&Transcript]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..transcripts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(transcripts.get(i).map(|t| expected_wait(t))));
+    order
 }
 
 /// Why a case could not be run against the oracle; it becomes an `error` outcome.
@@ -82,15 +107,19 @@ async fn run_on(t: &Transcript, oracle: &Oracle, options: &RunOptions) -> CaseRe
     }
 }
 
-/// Run `transcripts` against the oracle, `jobs` at a time, into one target report.
+/// Run `transcripts` against the oracle, `jobs` at a time (longest wait first), into one
+/// target report in corpus order.
 pub async fn run_against_oracle(transcripts: &[&Transcript], options: &RunOptions, jobs: usize) -> TargetReport {
     let sem = Arc::new(Semaphore::new(jobs.max(1)));
     let opts = Arc::new(options.clone());
     let mut set = tokio::task::JoinSet::new();
-    for (i, t) in transcripts.iter().enumerate() {
-        let (t, sem, opts) = ((*t).clone(), sem.clone(), opts.clone());
+    for i in longest_first(transcripts) {
+        let Some(t) = transcripts.get(i) else { continue };
+        // Taken here, in start order, so the longest cases really start first.
+        let Ok(permit) = sem.clone().acquire_owned().await else { break };
+        let (t, opts) = ((*t).clone(), opts.clone());
         set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
+            let _permit = permit;
             if let Some(p) = &opts.progress {
                 p.started(&t.meta.id);
             }
@@ -160,6 +189,28 @@ pub async fn demo(corpus: &Path, out: &Path, options: &RunOptions, jobs: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn transcript(id: &str, script: &str) -> Transcript {
+        let s =
+            format!("id = {id:?}\ntitle = \"t\"\nrfc = \"5321#4.1.1\"\nlevel = \"MUST\"\nscript = '''\n{script}'''\n");
+        crate::transcript::parse_str(&s, Path::new("smtp/x.toml"), Some("smtp")).unwrap()
+    }
+
+    #[test]
+    fn expected_wait_adds_silences_and_pauses() {
+        let t = transcript("a", "S: 220 *\npause 500ms\nC: NOOP\nS: 250 *\nexpect silence 1s\n");
+        assert_eq!(expected_wait(&t), Duration::from_millis(1500));
+        assert_eq!(expected_wait(&transcript("b", "S: 220 *\n")), Duration::ZERO);
+    }
+
+    #[test]
+    fn longest_waits_start_first_and_ties_keep_corpus_order() {
+        let a = transcript("a", "S: 220 *\n");
+        let b = transcript("b", "S: 220 *\npause 200ms\n");
+        let c = transcript("c", "S: 220 *\n");
+        let d = transcript("d", "S: 220 *\nexpect silence 1s\n");
+        assert_eq!(longest_first(&[&a, &b, &c, &d]), vec![3, 1, 0, 2]);
+    }
 
     #[test]
     fn rfc3339_formats_known_instants() {

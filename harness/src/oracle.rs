@@ -112,7 +112,8 @@ impl Oracle {
         let (tmp, dir) = match &cfg.dir {
             Some(d) => (None, d.clone()),
             None => {
-                let t = tempfile::Builder::new().prefix("wirecheck-oracle").tempdir().map_err(io("temporary directory"))?;
+                let t =
+                    tempfile::Builder::new().prefix("wirecheck-oracle").tempdir().map_err(io("temporary directory"))?;
                 let d = t.path().to_path_buf();
                 (Some(t), d)
             }
@@ -154,7 +155,7 @@ impl Oracle {
             (Some(mta), store)
         } else {
             let users = fixture::peer_users().map_err(|e| OracleError::Setup(format!("users: {e}")))?;
-            let store = Store::open(&dir.join("mail"), users).map_err(|e| OracleError::Setup(format!("store: {e}")))?;
+            let store = Store::open(dir.join("mail"), users).map_err(|e| OracleError::Setup(format!("store: {e}")))?;
             (None, store)
         };
         fixture::seed(&store).map_err(|e| OracleError::Setup(format!("seeding the mailbox: {e}")))?;
@@ -346,6 +347,11 @@ fn toml_path(p: &Path) -> String {
 }
 
 /// Starts a fresh oracle per transcript: the runner's `--isolate` for the embedded servers.
+///
+/// Each oracle gets a new, empty directory (so a case never sees another case's state), on
+/// tmpfs (`/dev/shm`) when there is one: a throw-away oracle gains nothing from `fsync`, and
+/// on a disk the fixture's fsynced folder creation and deliveries were most of a case's cost
+/// (BENCHMARKS.md). The servers still call `fsync` exactly as they do on a disk.
 #[derive(Debug, Clone, Default)]
 pub struct OracleFactory {
     /// Which services each oracle runs (ports are always ephemeral).
@@ -353,10 +359,36 @@ pub struct OracleFactory {
 }
 
 impl OracleFactory {
-    /// A fresh oracle with every service on free ports.
+    /// A fresh oracle with every service on free ports, its files in a new temporary
+    /// directory (removed when the oracle is dropped).
     pub async fn start(&self) -> Result<Oracle, OracleError> {
-        Oracle::start(&OracleConfig { ports: self.ports.clone().unwrap_or_else(Ports::ephemeral), ..Default::default() }).await
+        let tmp = scratch_dir()?;
+        let cfg = OracleConfig {
+            ports: self.ports.clone().unwrap_or_else(Ports::ephemeral),
+            dir: Some(tmp.path().to_path_buf()),
+            ..Default::default()
+        };
+        let mut oracle = Oracle::start(&cfg).await?;
+        oracle._tmp = Some(tmp);
+        Ok(oracle)
     }
+}
+
+/// A new temporary directory for one oracle: under `/dev/shm` when that is a directory we
+/// can write, else under the system's temporary directory.
+fn scratch_dir() -> Result<tempfile::TempDir, OracleError> {
+    let builder = || {
+        let mut b = tempfile::Builder::new();
+        b.prefix("wirecheck-oracle");
+        b
+    };
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir()
+        && let Ok(t) = builder().tempdir_in(shm)
+    {
+        return Ok(t);
+    }
+    builder().tempdir().map_err(io("temporary directory"))
 }
 
 #[cfg(test)]
@@ -394,7 +426,14 @@ mod tests {
             println!("SKIPPED: 127.0.0.11 cannot be bound here");
             return;
         }
-        let cfg = OracleConfig { hierarchy: true, ports: Ports { smtp: Some(0), ..Ports { smtp: None, submission: None, pop3: None, imap: None, ftp: None, dns: None } }, ..Default::default() };
+        let cfg = OracleConfig {
+            hierarchy: true,
+            ports: Ports {
+                smtp: Some(0),
+                ..Ports { smtp: None, submission: None, pop3: None, imap: None, ftp: None, dns: None }
+            },
+            ..Default::default()
+        };
         let o = Oracle::start(&cfg).await.unwrap();
         let resolver = o.addr("dns-resolver").expect("the hierarchy's resolver runs");
         assert!(o.services().keys().any(|k| k == "dns[.]"), "{:?}", o.services());
@@ -411,5 +450,19 @@ mod tests {
         let b = OracleFactory::default().start().await.unwrap();
         assert_ne!(a.addr("pop3"), b.addr("pop3"));
         assert_ne!(a.dir(), b.dir());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_factory_oracle_starts_seeded_and_takes_its_files_with_it() {
+        let factory = OracleFactory::default();
+        let o = factory.start().await.unwrap();
+        let dir = o.dir().to_path_buf();
+        assert!(dir.is_dir());
+        assert_eq!(o.store().folder("alice", "INBOX").unwrap().messages().unwrap().len(), 2);
+        o.store().deliver("alice", "INBOX", b"Subject: only here\r\n\r\n").unwrap();
+        o.shutdown().await;
+        assert!(!dir.exists(), "{} is left behind", dir.display());
+        let fresh = factory.start().await.unwrap();
+        assert_eq!(fresh.store().folder("alice", "INBOX").unwrap().messages().unwrap().len(), 2, "a new fixture");
     }
 }
