@@ -1,6 +1,8 @@
 //! The authoritative server over real UDP and TCP sockets on 127.0.0.1 (ephemeral ports).
 #![cfg(feature = "server")]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,14 +17,7 @@ use wirecheck_dns::{Message, Rcode};
 const STEP: Duration = Duration::from_secs(5);
 
 async fn server() -> AuthServer {
-    let zones: Zones = [example_test_zone()].into_iter().collect();
-    AuthServer::start(
-        Arc::new(zones),
-        "127.0.0.1:0".parse().unwrap(),
-        ServerConfig::default(),
-    )
-    .await
-    .unwrap()
+    common::oracle().await
 }
 
 async fn udp_exchange(server: &AuthServer, query: &[u8]) -> Message {

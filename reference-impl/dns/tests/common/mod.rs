@@ -1,5 +1,6 @@
 //! Shared by the real-client tests (dig, kdig): the oracle on an ephemeral loopback port and a
-//! way to run a client against it.
+//! way to run a client against it. (Each test crate uses part of it.)
+#![allow(dead_code)]
 
 use std::process::Command;
 use std::sync::Arc;
