@@ -8,10 +8,13 @@
 # WIRECHECK_UNBOUND_UPSTREAM=127.0.0.1@5301 makes it a forwarder to that loopback DNS peer
 # instead (every name, example.test. included). Unbound's built-in RFC 6761 local-zone "test."
 # would answer NXDOMAIN by itself, so that mode sets it nodefault.
+#
+# As the resolver under test of the server-role DNS cases Unbound is not started here but once
+# per case by scripts/peers/unbound-resolve.py (its own network namespace, see there).
 
 PEER_PACKAGES[unbound]="unbound"
 PEER_FAMILY[unbound]=""
-PEER_NEEDS[unbound]="unbound unbound-checkconf"
+PEER_NEEDS[unbound]="unbound unbound-checkconf unbound-control"
 PEER_SERVICES[unbound]="dns=5304"
 
 start_unbound() {
