@@ -13,14 +13,19 @@
 //! * [`ascii`] and [`listing`]: TYPE A line-end conversion and listing formats.
 //! * `server` (feature `server`): the tokio driver, data connections, TLS.
 //!
-//! What RFC 959 leaves optional and this server leaves out, with the reply it gives:
+//! What RFC 959 leaves optional, and what this server does about it:
 //!
-//! * `MODE B` / `MODE C` and `STRU R` / `STRU P` are `504` ("Command not implemented for that
+//! * `MODE B` (RFC 959 §3.4.2 block mode) is provided for every transfer, listings included:
+//!   [`codec::block`] frames the data, the file ends with an EOF block (the data connection is
+//!   still closed after it), and a restart marker in an upload is answered
+//!   `110 MARK yyyy = mmmm` (§3.5, §4.2), `mmmm` being the file position that `REST mmmm`
+//!   resumes from. Transcripts `ftp.mode-b.*` pin this.
+//! * `MODE C` and `STRU R` / `STRU P` are `504` ("Command not implemented for that
 //!   parameter", RFC 959 §4.2, one of the replies §5.4 lists for MODE and STRU). The minimum
 //!   implementation is MODE S and STRU F (RFC 959 §5.1; RFC 1123 §4.1.2.13 requires STRU R
-//!   only of hosts with record-structured files, which a Unix file tree is not), and stream
-//!   mode with `REST STREAM` (RFC 3659 §5) already gives restartable transfers, the one thing
-//!   block mode adds for files. Transcript `ftp.syntax.mode-stru-unsupported-504` pins this.
+//!   only of hosts with record-structured files, which a Unix file tree is not), and
+//!   compression buys nothing the transport does not. Transcript
+//!   `ftp.syntax.mode-stru-unsupported-504` pins this.
 //! * `TYPE E` and `TYPE L` other than 8 are `504` (RFC 1123 §4.1.2.13 requires A, I, L 8).
 //! * `SMNT` is `502`, and so are the RFC 2228 security verbs other than `AUTH`/`PBSZ`/`PROT`.
 //!

@@ -339,3 +339,51 @@ async fn repeated_abor_gets_a_reply_each() {
     assert_eq!(codes, [426, 226, 225]);
     c.cmd("NOOP", 200).await;
 }
+
+/// RFC 959 §3.4.2 block mode: RETR sends blocks ending in an EOF block; STOR reads blocks,
+/// answers each restart marker `110 MARK yyyy = mmmm` (§4.2) and `REST mmmm` resumes there.
+#[tokio::test]
+async fn mode_b_blocks_and_restart_markers() {
+    use wirecheck_ftp::codec::block::{RESTART, encode_block, encode_data, encode_eof};
+    let s = server().await;
+    let mut c = Client::login(s.addr).await;
+    c.cmd("TYPE I", 200).await;
+    c.cmd("MODE B", 200).await;
+    let d = c.pasv().await;
+    let got = c.download("RETR hello.txt", d).await;
+    let mut want = Vec::new();
+    encode_data(HELLO_TXT, &mut want);
+    encode_eof(&mut want);
+    assert_eq!(got, want);
+
+    let bytes = awkward_bytes();
+    let (first, rest) = bytes.split_at(70_000);
+    let mut wire = Vec::new();
+    encode_data(first, &mut wire);
+    encode_block(RESTART, b"r1", &mut wire);
+    encode_data(&rest[..1000], &mut wire);
+    let mut d = c.pasv().await;
+    c.send("STOR upload/blocks.bin").await;
+    assert_eq!(c.reply().await.code, 150);
+    d.write_all(&wire).await.unwrap();
+    let mark = c.reply().await;
+    assert_eq!((mark.code, mark.text()), (110, "MARK r1 = 70000".to_owned()));
+    // The connection breaks before the EOF block: the transfer failed.
+    drop(d);
+    assert_eq!(c.reply().await.code, 426);
+    // Resume at the server's marker with the rest, ended by an EOF block.
+    c.cmd("REST 70000", 350).await;
+    let mut wire = Vec::new();
+    encode_data(rest, &mut wire);
+    encode_eof(&mut wire);
+    let mut d = c.pasv().await;
+    c.send("STOR upload/blocks.bin").await;
+    assert_eq!(c.reply().await.code, 150);
+    d.write_all(&wire).await.unwrap();
+    assert_eq!(c.reply().await.code, 226, "the EOF block ends the upload, the data connection still open");
+    drop(d);
+    assert_eq!(std::fs::read(s.path("upload/blocks.bin")).unwrap(), bytes);
+    c.cmd("MODE S", 200).await;
+    let d = c.pasv().await;
+    assert_eq!(c.download("RETR upload/blocks.bin", d).await, bytes);
+}

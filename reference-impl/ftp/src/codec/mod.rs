@@ -6,9 +6,11 @@
 //! * commands ([`Command::decode`], [`Command::encode`]) per RFC 959 §5.3 and the extensions
 //!   (RFC 2389, 2428, 3659, 4217);
 //! * data-connection addresses ([`parse_pasv`], [`parse_epsv`], [`format_port`],
-//!   [`format_eprt`], and their server-side counterparts).
+//!   [`format_eprt`], and their server-side counterparts);
+//! * block mode framing of the data connection ([`block`], RFC 959 §3.4.2).
 
 mod address;
+pub mod block;
 mod command;
 mod reply;
 

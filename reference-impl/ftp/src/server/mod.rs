@@ -275,7 +275,8 @@ async fn control_loop(
 /// meanwhile are stale.
 fn data_event(session: &mut FtpSession<RealFs>, data: &mut DataSide, id: u64, ev: DataEvent) {
     if data.current.as_ref().is_some_and(|(cur, _)| *cur == id) {
-        if !matches!(ev, DataEvent::Connected) {
+        // Connected and Mark come while the transfer goes on; the others end it.
+        if !matches!(ev, DataEvent::Connected | DataEvent::Mark { .. }) {
             data.current = None;
         }
         session.handle_data_event(ev);

@@ -12,6 +12,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 use wirecheck_wire::driver::{MaybeTls, TlsSide};
 
 use crate::ascii::{FromNetwork, ToNetwork};
+use crate::codec::block::{self, BlockDecoder, BlockEvent};
 use crate::session::{DataConnection, DataEvent, Payload, Transfer, TransferFailure};
 use crate::vfs::{FileReader, FileWriter};
 
@@ -29,8 +30,18 @@ pub(super) struct Job {
     pub(super) timeout: Duration,
 }
 
+/// What a transfer needs of its [`Transfer`] besides the payload.
+#[derive(Clone, Copy)]
+struct Framing {
+    ascii: bool,
+    skip: u64,
+    block: bool,
+    offset: u64,
+    max_bytes: u64,
+}
+
 /// Run `job`, reporting `Connected` and then `Done` or `Failed` through `report`.
-pub(super) async fn run(job: Job, report: impl Fn(DataEvent)) {
+pub(super) async fn run(job: Job, report: impl Fn(DataEvent) + Sync) {
     let Job {
         transfer: t,
         listener,
@@ -62,17 +73,35 @@ pub(super) async fn run(job: Job, report: impl Fn(DataEvent)) {
         }
     }
     let sending = !matches!(t.payload, Payload::Write(_));
+    let f = Framing {
+        ascii: t.ascii,
+        skip: t.skip,
+        block: t.block,
+        offset: t.offset,
+        max_bytes: t.max_bytes,
+    };
     let result = match t.payload {
-        Payload::Bytes(b) => match timeout(limit, stream.write_all(&b)).await {
-            Ok(Ok(())) => Ok(b.len() as u64),
-            _ => Err(TransferFailure::Network),
-        },
-        Payload::Read(r) => send_file(r, &mut stream, t.ascii, t.skip, limit).await,
-        Payload::Write(w) => receive_file(&mut stream, w, t.ascii, t.max_bytes, limit).await,
+        Payload::Bytes(b) => {
+            let mut framed = Vec::new();
+            let wire = if f.block {
+                block::encode_data(&b, &mut framed);
+                block::encode_eof(&mut framed);
+                &framed
+            } else {
+                &b
+            };
+            match timeout(limit, stream.write_all(wire)).await {
+                Ok(Ok(())) => Ok(b.len() as u64),
+                _ => Err(TransferFailure::Network),
+            }
+        }
+        Payload::Read(r) => send_file(r, &mut stream, f, limit).await,
+        Payload::Write(w) => receive_file(&mut stream, w, f, limit, &report).await,
     };
     // Closing the data connection ends the file in stream mode (RFC 959 §3.4.1); with TLS this
     // sends close_notify first. When sending, the close is part of the data; when receiving,
-    // the client has closed already and may be gone.
+    // the client has closed already and may be gone. In block mode the EOF block ended the
+    // file (RFC 959 §3.4.2) and the close follows it.
     let closed = timeout(limit, stream.shutdown()).await;
     let result = match result {
         Ok(_) if sending && !matches!(closed, Ok(Ok(()))) => Err(TransferFailure::Network),
@@ -129,14 +158,10 @@ async fn write_chunk(w: FileWriter, data: Vec<u8>, last: bool) -> Result<FileWri
     .map_err(|_| TransferFailure::Local)?
 }
 
-async fn send_file(
-    mut r: FileReader,
-    s: &mut MaybeTls,
-    ascii: bool,
-    mut skip: u64,
-    limit: Duration,
-) -> Result<u64, TransferFailure> {
+async fn send_file(mut r: FileReader, s: &mut MaybeTls, t: Framing, limit: Duration) -> Result<u64, TransferFailure> {
+    let (ascii, mut skip) = (t.ascii, t.skip);
     let mut conv = ToNetwork::default();
+    let mut framed = Vec::new();
     let mut sent = 0u64;
     loop {
         let (r2, chunk) = read_chunk(r).await?;
@@ -154,9 +179,23 @@ async fn send_file(
         let k = usize::try_from(skip).unwrap_or(usize::MAX).min(out.len());
         skip -= k as u64;
         let out = out.get(k..).unwrap_or_default();
-        match timeout(limit, s.write_all(out)).await {
+        let wire = if t.block {
+            framed.clear();
+            block::encode_data(out, &mut framed);
+            &framed[..]
+        } else {
+            out
+        };
+        match timeout(limit, s.write_all(wire)).await {
             Ok(Ok(())) => sent += out.len() as u64,
             _ => return Err(TransferFailure::Network),
+        }
+    }
+    if t.block {
+        framed.clear();
+        block::encode_eof(&mut framed);
+        if !matches!(timeout(limit, s.write_all(&framed)).await, Ok(Ok(()))) {
+            return Err(TransferFailure::Network);
         }
     }
     match timeout(limit, s.flush()).await {
@@ -168,13 +207,16 @@ async fn send_file(
 async fn receive_file(
     s: &mut MaybeTls,
     mut w: FileWriter,
-    ascii: bool,
-    max: u64,
+    t: Framing,
     limit: Duration,
+    report: &(impl Fn(DataEvent) + Sync),
 ) -> Result<u64, TransferFailure> {
+    let (ascii, max) = (t.ascii, t.max_bytes);
     let mut conv = FromNetwork::default();
     let mut buf = vec![0u8; CHUNK];
     let mut received = 0u64;
+    let mut blocks = t.block.then(BlockDecoder::new);
+    let mut stored = 0u64;
     loop {
         let n = match timeout(limit, s.read(&mut buf)).await {
             Ok(Ok(n)) => n,
@@ -183,12 +225,33 @@ async fn receive_file(
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
             _ => return Err(TransferFailure::Network),
         };
-        let last = n == 0;
+        let mut input = buf.get(..n).unwrap_or_default();
+        let mut last = n == 0;
+        let mut unframed = Vec::new();
+        if let Some(d) = blocks.as_mut() {
+            // RFC 959 §3.4.2: the EOF block ends the file; a close before it is a broken
+            // transfer. Markers become `110 MARK` replies (§3.5).
+            if last && d.finish().is_err() {
+                return Err(TransferFailure::Network);
+            }
+            for ev in d.push(input).map_err(|_| TransferFailure::Network)? {
+                match ev {
+                    BlockEvent::Data(b) => unframed.extend_from_slice(&b),
+                    BlockEvent::Marker(marker) => report(DataEvent::Mark {
+                        marker,
+                        offset: t.offset + stored + unframed.len() as u64,
+                    }),
+                    BlockEvent::Eof => last = true,
+                }
+            }
+            input = &unframed;
+            stored += unframed.len() as u64;
+        }
+        let n = input.len();
         received += n as u64;
         if received > max {
             return Err(TransferFailure::TooLarge);
         }
-        let input = buf.get(..n).unwrap_or_default();
         let mut out = Vec::with_capacity(n + 1);
         if ascii {
             conv.convert(input, &mut out);

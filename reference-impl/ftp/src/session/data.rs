@@ -55,6 +55,12 @@ pub struct Transfer {
     /// Bytes of the (converted) outgoing stream to drop before sending: a `REST` offset in
     /// TYPE A, which counts octets of the transfer (RFC 3659 §5).
     pub skip: u64,
+    /// MODE B: the data connection carries blocks (RFC 959 §3.4.2), the file ends with an EOF
+    /// block; restart markers in an upload are reported as [`DataEvent::Mark`].
+    pub block: bool,
+    /// Where an upload starts in its file (the `REST` offset, or the old size for `APPE`):
+    /// the server's side of a restart marker is this plus the bytes stored before it.
+    pub offset: u64,
     /// RFC 4217 §9 `PROT P`: run TLS (server side) on the data connection.
     pub protect: bool,
     /// Most bytes to receive; more is `552` (RFC 959 §4.2 "exceeded storage allocation").
@@ -117,6 +123,14 @@ pub enum DataEvent {
     Failed(TransferFailure),
     /// The transfer was stopped after [`Action::Abort`].
     Aborted,
+    /// MODE B upload: a restart marker block arrived (RFC 959 §3.4.2); `offset` is the
+    /// server's equivalent, the file position after the data before it.
+    Mark {
+        /// The client's marker, as sent.
+        marker: String,
+        /// The file position it stands for.
+        offset: u64,
+    },
 }
 
 /// What kind of transfer is running (for the reply texts).
@@ -221,12 +235,14 @@ impl<F: VirtualFs> FtpSession<F> {
     }
 
     fn start(&mut self, connection: DataConnection, payload: Payload, ascii: bool, skip: u64, kind: Kind) {
-        self.rest = 0;
+        let offset = std::mem::take(&mut self.rest);
         self.actions.push_back(Action::Transfer(Transfer {
             connection,
             payload,
             ascii,
             skip,
+            block: self.block_mode,
+            offset,
             protect: self.prot_private,
             max_bytes: self.cfg.max_upload,
         }));
@@ -314,6 +330,10 @@ impl<F: VirtualFs> FtpSession<F> {
             },
             _ => Kind::Stor,
         };
+        if store == Store::Appe && self.rest == 0 {
+            // Where the appended data starts: the server's side of a MODE B restart marker.
+            self.rest = self.fs.metadata(&path).map(|m| m.size).unwrap_or(0);
+        }
         let ascii = self.ascii;
         self.start(conn, Payload::Write(writer), ascii, 0, kind);
     }
@@ -408,6 +428,16 @@ impl<F: VirtualFs> FtpSession<F> {
                 if r.aborting {
                     self.reply(226, "ABOR successful.");
                 }
+            }
+            (Busy::Transfer(r), DataEvent::Mark { marker, offset }) => {
+                // RFC 959 §4.2 reply 110: "the text is exact ...: MARK yyyy = mmmm", yyyy the
+                // user's marker and mmmm the server's; our markers are file positions, which
+                // `REST mmmm` takes back (RFC 959 §4.1.3 REST).
+                if !r.aborting {
+                    self.reply(110, &format!("MARK {marker} = {offset}"));
+                }
+                self.busy = Busy::Transfer(r);
+                return;
             }
             (Busy::Transfer(_), DataEvent::Aborted) => {
                 self.reply(426, "Connection closed; transfer aborted.");

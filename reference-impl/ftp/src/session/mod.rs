@@ -117,6 +117,8 @@ pub struct FtpSession<F: VirtualFs = RealFs> {
     login: Login,
     cwd: VirtualPath,
     ascii: bool,
+    /// MODE B (RFC 959 §3.4.2) instead of MODE S.
+    block_mode: bool,
     data_mode: DataMode,
     epsv_all: bool,
     rest: u64,
@@ -143,6 +145,7 @@ impl<F: VirtualFs> FtpSession<F> {
             login: Login::None,
             cwd: VirtualPath::root(),
             ascii: true,
+            block_mode: false,
             data_mode: DataMode::None,
             epsv_all: false,
             rest: 0,
@@ -315,8 +318,16 @@ impl<F: VirtualFs> FtpSession<F> {
             C::Type(t) => self.cmd_type(t),
             C::Stru(StructureCode::File) => self.reply(200, "Structure set to F."),
             C::Stru(_) => self.reply(504, "Only STRU F is supported."),
-            C::Mode(ModeCode::Stream) => self.reply(200, "Mode set to S."),
-            C::Mode(_) => self.reply(504, "Only MODE S is supported."),
+            C::Mode(ModeCode::Stream) => {
+                self.block_mode = false;
+                self.reply(200, "Mode set to S.")
+            }
+            // RFC 959 §3.4.2 block mode, with restart markers (§3.5).
+            C::Mode(ModeCode::Block) => {
+                self.block_mode = true;
+                self.reply(200, "Mode set to B.")
+            }
+            C::Mode(_) => self.reply(504, "Only MODE S and MODE B are supported."),
             C::Retr(p) => self.cmd_retr(&p),
             C::Stor(p) => self.cmd_store(data::Store::Stor, Some(&p)),
             C::Appe(p) => self.cmd_store(data::Store::Appe, Some(&p)),
@@ -403,6 +414,7 @@ impl<F: VirtualFs> FtpSession<F> {
         self.login = Login::None;
         self.cwd = VirtualPath::root();
         self.ascii = true;
+        self.block_mode = false;
         self.data_mode = DataMode::None;
         self.epsv_all = false;
         self.rest = 0;
@@ -450,8 +462,9 @@ impl<F: VirtualFs> FtpSession<F> {
             format!(" Connected to {}", self.conn.peer.ip()),
             format!(" Logged in as {user}"),
             format!(
-                " TYPE: {}, STRU: File, MODE: Stream",
-                if self.ascii { "ASCII" } else { "BINARY" }
+                " TYPE: {}, STRU: File, MODE: {}",
+                if self.ascii { "ASCII" } else { "BINARY" },
+                if self.block_mode { "Block" } else { "Stream" }
             ),
             format!(" Control connection: {}", if self.tls_active { "TLS" } else { "plain" }),
             format!(" Data connection: {data}"),

@@ -475,7 +475,8 @@ fn unsupported_parameters_and_commands() {
     p.cmd("TYPE Z", 501);
     p.cmd("STRU R", 504);
     p.cmd("STRU F", 200);
-    p.cmd("MODE B", 504);
+    p.cmd("MODE C", 504);
+    p.cmd("MODE B", 200);
     p.cmd("MODE S", 200);
     p.cmd("SMNT /pub", 502);
     p.cmd("CCC", 502);
