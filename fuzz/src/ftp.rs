@@ -25,7 +25,11 @@ pub type Script = stream::Script<Action>;
 
 /// `decode_reply`: never panics, stays within its limits, reports the bytes used; the reply
 /// it returns is exactly those bytes, its code is the first line's (RFC 959 §4.2).
+///
+/// The same bytes also go through the block-mode decoder ([`decode_block_target`]) until it
+/// has a target of its own.
 pub fn decode_reply_target(data: &[u8]) {
+    decode_block_target(data);
     let Some((&sel, buf)) = data.split_first() else { return };
     let limits = match sel % 3 {
         0 => ReplyLimits::default(),
@@ -56,6 +60,36 @@ pub fn decode_reply_target(data: &[u8]) {
         matches!(&again, Ok(Some((n, r))) if *n == used && *r == reply),
         "{again:?}"
     );
+}
+
+/// RFC 959 §3.4.2 block mode (`codec::block`): decoding never panics, does not depend on how
+/// the bytes are split (the first byte says where), and the blocks re-encoded from what it read
+/// decode to the same events.
+pub fn decode_block_target(data: &[u8]) {
+    use wirecheck_ftp::codec::block::{BlockDecoder, BlockEvent, RESTART, encode_block, encode_data, encode_eof};
+    let Some((&cut, buf)) = data.split_first() else { return };
+    let whole = BlockDecoder::new().push(buf);
+    let (a, b) = buf.split_at(usize::from(cut).min(buf.len()));
+    let mut d = BlockDecoder::new();
+    let split = d.push(a).and_then(|mut e| {
+        e.extend(d.push(b)?);
+        Ok(e)
+    });
+    match (&whole, &split) {
+        (Ok(x), Ok(y)) => assert_eq!(x, y, "split at {cut} of {}", hex(buf)),
+        (Err(_), Err(_)) => {}
+        _ => panic!("whole {whole:?} vs split at {cut} {split:?} of {}", hex(buf)),
+    }
+    let Ok(events) = whole else { return };
+    let mut wire = Vec::new();
+    for e in &events {
+        match e {
+            BlockEvent::Data(x) => encode_data(x, &mut wire),
+            BlockEvent::Marker(m) => encode_block(RESTART, m.as_bytes(), &mut wire),
+            BlockEvent::Eof => encode_eof(&mut wire),
+        }
+    }
+    assert_eq!(BlockDecoder::new().push(&wire).as_ref(), Ok(&events), "re-encoded {}", hex(&wire));
 }
 
 /// `Command::decode` (after Telnet stripping, as the session does): never panics; an
