@@ -355,6 +355,13 @@ async fn mode_b_blocks_and_restart_markers() {
     encode_data(HELLO_TXT, &mut want);
     encode_eof(&mut want);
     assert_eq!(got, want);
+    // A listing goes in blocks too (RFC 959 §3.4: the data connection's mode applies to it).
+    let d = c.pasv().await;
+    let got = c.download("NLST pub", d).await;
+    let mut want = Vec::new();
+    encode_data(b"pub/64k.bin\r\npub/crlf.txt\r\npub/sub\r\n", &mut want);
+    encode_eof(&mut want);
+    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want));
 
     let bytes = awkward_bytes();
     let (first, rest) = bytes.split_at(70_000);

@@ -124,7 +124,8 @@ pub enum DataEvent {
     /// The transfer was stopped after [`Action::Abort`].
     Aborted,
     /// MODE B upload: a restart marker block arrived (RFC 959 §3.4.2); `offset` is the
-    /// server's equivalent, the file position after the data before it.
+    /// server's equivalent, the file position after the data before it (in TYPE A the count
+    /// of network bytes: REST is refused for TYPE A uploads anyway, `554`).
     Mark {
         /// The client's marker, as sent.
         marker: String,
