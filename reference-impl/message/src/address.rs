@@ -440,6 +440,11 @@ mod tests {
         let l = parse_address_list("x@y.test, c\r@d, e@f");
         assert_eq!(l.mailboxes().map(Mailbox::addr_spec).collect::<Vec<_>>(), ["x@y.test", "e@f"]);
         assert_eq!(l.errors, vec![AddressError::Syntax(SyntaxError::BareCr)]);
+        assert_eq!(
+            parse_address_list("a@[[x(]").errors,
+            vec![AddressError::Syntax(SyntaxError::BracketInDomainLiteral)],
+            "§3.4.1 dtext has no '[' (found by message_address)"
+        );
         for s in ["\"a\rb\"@x", "Jo (a\rb) <a@b>", "a@[1.2\r.3.4]"] {
             assert_eq!(parse_address_list(s).errors, vec![AddressError::Syntax(SyntaxError::BareCr)], "{s:?}");
         }

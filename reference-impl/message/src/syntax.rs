@@ -24,6 +24,8 @@ pub enum SyntaxError {
     UnterminatedDomainLiteral,
     #[error("CR not followed by LF in a quoted string, comment or domain literal (RFC 5322 §2.2)")]
     BareCr,
+    #[error("'[' inside a domain literal (RFC 5322 §3.4.1 dtext)")]
+    BracketInDomainLiteral,
 }
 
 /// RFC 5322 §3.2.3 `atext`, plus any non-ASCII character (RFC 6532 §3.2).
@@ -241,6 +243,8 @@ impl<'a> Cursor<'a> {
                 '\r' if !rest_at(self.rest(), i + 1).starts_with('\n') => {
                     return Err(SyntaxError::BareCr);
                 }
+                // dtext = %d33-90 / %d94-126: no second '['.
+                '[' => return Err(SyntaxError::BracketInDomainLiteral),
                 c if is_wsp(c) || c == '\r' => {}
                 _ => {
                     self.obsolete |= is_obs_control(c);

@@ -107,6 +107,9 @@ pub struct ServerSession {
     literal_acked: Option<usize>,
     errors: usize,
     auth_failures: usize,
+    /// `Output::Close` was queued: nothing may follow it (a BYE ended the session in the
+    /// middle of a command, e.g. the selected mailbox vanished while syncing for NOOP).
+    closed: bool,
 }
 
 impl ServerSession {
@@ -127,6 +130,7 @@ impl ServerSession {
             literal_acked: None,
             errors: 0,
             auth_failures: 0,
+            closed: false,
         };
         s.greet();
         s
@@ -194,13 +198,19 @@ impl ServerSession {
     }
 
     fn flush(&mut self) {
-        if !self.pending.is_empty() {
+        if self.closed {
+            self.pending.clear();
+        } else if !self.pending.is_empty() {
             self.out.push_back(Output::Send(std::mem::take(&mut self.pending)));
         }
     }
 
     fn push(&mut self, o: Output) {
         self.flush();
+        if self.closed {
+            return;
+        }
+        self.closed = matches!(o, Output::Close);
         self.out.push_back(o);
     }
 

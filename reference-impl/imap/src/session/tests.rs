@@ -170,6 +170,22 @@ fn grammar_follows_enable_imap4rev2() {
     assert_eq!(c.cmd("x SEARCH CHARSET \"UTF-8\" ALL"), "* ESEARCH (TAG \"x\") ALL 1:2\r\nx OK SEARCH completed\r\n");
 }
 
+/// Nothing after the close (RFC 9051 §7.1.5 BYE): when the selected mailbox vanishes while
+/// a command syncs it, the session says BYE and closes, and the command gets no tagged
+/// response after that (found by `imap_session`: `W8 OK NOOP completed` after the close).
+#[test]
+fn nothing_follows_the_close() {
+    let f = fixture();
+    let mut c = client(&f);
+    c.login();
+    assert!(c.cmd("c CREATE Archive").starts_with("c OK"));
+    assert!(c.cmd("s SELECT Archive").contains("s OK"));
+    assert_eq!(c.cmd("r RENAME Archive New"), "r OK RENAME completed\r\n");
+    assert_eq!(c.cmd("n NOOP"), "* BYE Selected mailbox was deleted\r\n");
+    assert!(c.closed);
+    assert_eq!(c.cmd("m NOOP"), "");
+}
+
 #[test]
 fn login_disabled_before_tls() {
     let f = fixture();

@@ -99,11 +99,13 @@ impl Param {
         };
         let kw_ok = kw.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
             && kw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        // esmtp-value = 1*(%d33-60 / %d62-126), plus UTF8-non-ascii (RFC 6531 §3.3)
+        // esmtp-value = 1*(%d33-60 / %d62-126), plus UTF8-non-ascii (RFC 6531 §3.3) but no
+        // C1 control, which no command line may carry (RFC 5321 §4.1.2, as for domains).
         let value_ok = value.is_none_or(|v| {
             !v.is_empty()
-                && v.chars()
-                    .all(|c| !c.is_ascii() || (('!'..='~').contains(&c) && c != '='))
+                && v.chars().all(|c| {
+                    (!c.is_ascii() && !c.is_control()) || (('!'..='~').contains(&c) && c != '=')
+                })
         });
         if !kw_ok || !value_ok {
             return Err(ParamError::Syntax(s.to_string()));
@@ -288,6 +290,15 @@ pub fn xtext_encode(b: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 5321 §4.1.2 esmtp-value and RFC 6531 §3.3: UTF-8 yes, C1 controls no (found with
+    /// F6 in docs/fuzzing.md: `S3=\u{97}d` made a MAIL command `decode_command` refuses).
+    #[test]
+    fn no_control_characters_in_values() {
+        assert!(Param::parse("S3=\u{97}d").is_err());
+        assert!(Param::parse("X=a\u{1}").is_err());
+        assert!(Param::parse("X=caf\u{e9}").is_ok());
+    }
 
     #[test]
     fn known_params_round_trip() {
