@@ -388,6 +388,43 @@ fn abor_interrupts_a_running_transfer() {
     let codes: Vec<u16> = p.drain().iter().map(|r| r.code).collect();
     assert_eq!(codes, [426, 226]);
     p.cmd("ABOR", 225);
+    // F11: a second ABOR during the abort waits for the pair, then gets its own 225.
+    p.pasv();
+    p.send("RETR pub/64k.bin");
+    let _t = p.transfer();
+    p.s.handle_input(b"ABOR\r\nABOR\r\n");
+    assert!(matches!(p.actions().as_slice(), [Action::Abort]), "one abort for the driver");
+    p.s.handle_data_event(DataEvent::Aborted);
+    let codes: Vec<u16> = p.drain().iter().map(|r| r.code).collect();
+    assert_eq!(codes, [426, 226, 225]);
+}
+
+/// RFC 959 §3.4.2, §4.2: in MODE B the transfer is marked as block mode and a restart marker
+/// the driver reports is answered `110 MARK yyyy = mmmm`, between the 150 and the 226.
+#[test]
+fn mode_b_transfers_and_mark_replies() {
+    let mut p = logged_in();
+    p.cmd("TYPE I", 200);
+    p.cmd("MODE B", 200);
+    p.pasv();
+    p.send("STOR upload/b.bin");
+    p.run(b"0123456789");
+    p.pasv();
+    p.cmd("REST 5", 350);
+    p.send("STOR upload/b.bin");
+    let t = p.transfer();
+    assert!(t.block && t.offset == 5, "{t:?}");
+    p.s.handle_data_event(DataEvent::Connected);
+    p.s.handle_data_event(DataEvent::Mark { marker: "m1".into(), offset: 9 });
+    p.s.handle_data_event(DataEvent::Done { bytes: 4 });
+    let r = p.drain();
+    let got: Vec<(u16, String)> = r.iter().map(|r| (r.code, r.text())).collect();
+    assert_eq!(got[1], (110, "MARK m1 = 9".to_owned()));
+    assert_eq!((got[0].0, got[2].0, got.len()), (150, 226, 3));
+    p.cmd("MODE S", 200);
+    p.pasv();
+    p.send("RETR hello.txt");
+    assert!(!p.transfer().block);
 }
 
 #[test]
