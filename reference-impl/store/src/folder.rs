@@ -107,10 +107,7 @@ pub(crate) fn unique_name() -> String {
     format!("{}.{:09}.P{}Q{}", now.as_secs(), now.subsec_nanos(), std::process::id(), seq)
 }
 
-/// `fsync` a directory so the entries renamed into it survive a crash.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_err("fsync dir", dir, e))
-}
+pub(crate) use crate::group_sync::sync_dir;
 
 impl Folder {
     /// Create the folder's files in `dir` (which must not exist yet); `fsync`ed.

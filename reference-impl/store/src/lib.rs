@@ -20,7 +20,9 @@
 //! # Guarantees
 //!
 //! * [`Folder::deliver`] / [`Delivery::commit`] return only once the message is on disk:
-//!   file written to `tmp/`, `fsync`, renamed into `new/`, directory `fsync`.
+//!   file written to `tmp/`, `fsync`, renamed into `new/`, directory `fsync`. Concurrent
+//!   deliveries into one folder share their directory `fsync`s (group commit, see
+//!   `group_sync.rs`): each still returns only after an `fsync` that began after its rename.
 //! * UIDs are strictly increasing per folder and never reused for a UIDVALIDITY, across
 //!   restarts and crashes; UIDVALIDITY is fixed at creation and differs for a folder deleted
 //!   and created again.
@@ -43,6 +45,7 @@
 pub mod fixture;
 mod flags;
 mod folder;
+mod group_sync;
 mod names;
 mod store;
 mod users;
