@@ -397,7 +397,11 @@ const HICKORY_INTERPRETS: &[u16] = &[10, 13, 24, 35, 37, 44, 52, 53, 61, 62, 64,
 
 /// Known classes of disagreement with hickory-proto 0.26, each recorded in `docs/fuzzing.md`
 /// with the RFC clause that decides it. Returns the class an input falls in, if any.
-fn known_class(ours: &Result<Message, DecodeError>, theirs: &Result<HMessage, String>) -> Option<&'static str> {
+fn known_class(
+    data: &[u8],
+    ours: &Result<Message, DecodeError>,
+    theirs: &Result<HMessage, String>,
+) -> Option<&'static str> {
     match (ours, theirs) {
         (Ok(m), Err(e)) => {
             let records = || m.answers.iter().chain(&m.authorities).chain(&m.additionals);
@@ -443,6 +447,15 @@ fn known_class(ours: &Result<Message, DecodeError>, theirs: &Result<HMessage, St
             // the message (FORMERR), hickory drops the options and goes on.
             Some("hickory-drops-malformed-options")
         }
+        (Err(DecodeError::BadRdata { at, .. }), Ok(t))
+            if u8::from(t.metadata.op_code) == 5 && at.checked_sub(2).and_then(|i| data.get(i..*at)) == Some(&[0, 0][..]) =>
+        {
+            // F1's remainder (docs/fuzzing.md, F1): in an UPDATE, RDLENGTH 0 is for CLASS ANY
+            // and NONE (RFC 2136 §2.4.1, §2.4.3, §2.5.2-§2.5.4), which we take; with the zone's
+            // or another class an RR carries RDATA (§2.4.2, §2.5.1), so we refuse it, hickory
+            // takes any empty RDATA in an UPDATE.
+            Some("hickory-empty-rdata-in-update")
+        }
         _ => None,
     }
 }
@@ -456,12 +469,12 @@ pub fn diff_hickory(data: &[u8]) {
         (Ok(o), Ok(t)) => compare(o, t, data),
         (Err(_), Err(_)) => {}
         (Ok(_), Err(e)) => disagree(
-            known_class(&ours, &theirs),
+            known_class(data, &ours, &theirs),
             &format!("hickory refuses: {}", e.split(['(', ' ']).next().unwrap_or("")),
             || format!("we accept {}, hickory refuses: {e}", hex(data)),
         ),
         (Err(e), Ok(_)) => disagree(
-            known_class(&ours, &theirs),
+            known_class(data, &ours, &theirs),
             format!("we refuse: {e:?}").split(['{', '(']).next().unwrap_or(""),
             || format!("hickory accepts {}, we refuse: {e}", hex(data)),
         ),
