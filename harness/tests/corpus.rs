@@ -25,13 +25,15 @@ static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 /// on its own ports, so this is bounded by file descriptors, not cores.
 const TRIALS_AT_ONCE: usize = 48;
 
+/// The same for every trial (its default asks the system for the core count each time).
+static OPTIONS: LazyLock<RunOptions> = LazyLock::new(RunOptions::default);
+
 fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../transcripts")
 }
 
 fn check(t: &Transcript) -> Result<(), Failed> {
-    let options = RunOptions::default();
-    let r = RUNTIME.block_on(wirecheck::demo::run_case(t, &options));
+    let r = RUNTIME.block_on(wirecheck::demo::run_case(t, &OPTIONS));
     if r.outcome == Outcome::Pass {
         return Ok(());
     }
