@@ -25,11 +25,7 @@ pub type Script = stream::Script<Action>;
 
 /// `decode_reply`: never panics, stays within its limits, reports the bytes used; the reply
 /// it returns is exactly those bytes, its code is the first line's (RFC 959 §4.2).
-///
-/// The same bytes also go through the block-mode decoder ([`decode_block_target`]) until it
-/// has a target of its own.
 pub fn decode_reply_target(data: &[u8]) {
-    decode_block_target(data);
     let Some((&sel, buf)) = data.split_first() else { return };
     let limits = match sel % 3 {
         0 => ReplyLimits::default(),

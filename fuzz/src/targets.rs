@@ -49,6 +49,7 @@ targets! {
     ftp_roundtrip: structured ftp::round_trip;
     ftp_session: structured ftp::session;
     ftp_session_bytes: bytes ftp::session_bytes;
+    ftp_decode_block: bytes ftp::decode_block_target;
     // DNS (RFC 1035)
     dns_decode: bytes dns::decode_target;
     dns_message_roundtrip: structured dns::message_round_trip;

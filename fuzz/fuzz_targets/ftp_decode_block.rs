@@ -1,0 +1,2 @@
+#![no_main]
+wirecheck_fuzz::fuzz_target!(ftp_decode_block);
