@@ -7,7 +7,9 @@
 //!
 //! * [`LineBuffer`]: bounded CRLF line framing with an over-long-line state, raw byte takes
 //!   (for literals, `BDAT` chunks) and the discard that STARTTLS needs;
-//! * [`Session`] / [`Output`]: the one interface between a session and its driver.
+//! * [`Session`] / [`Output`]: the one interface between a session and its driver;
+//! * [`ReplyLimits`] / [`ReplyLines`]: the bounded line scan under the coded replies of SMTP
+//!   and FTP, whose codecs each keep their own multi-line rule on top.
 //!
 //! With the `tokio` feature (on by default) it also holds the one generic driver
 //! ([`driver::drive`]) that every server uses, and TLS set-up ([`tls`]).
@@ -22,9 +24,11 @@
 #![forbid(unsafe_code)]
 
 mod line;
+mod reply;
 mod session;
 
 pub use line::{LineBuffer, LineEvent};
+pub use reply::{LineEnd, ReplyLimits, ReplyLine, ReplyLines, ReplyLinesError};
 pub use session::{Output, Session, TlsInfo};
 
 #[cfg(feature = "tokio")]

@@ -1,25 +1,10 @@
 //! FTP replies (RFC 959 §4.2): framing, decoding and encoding.
 
 use thiserror::Error;
+use wirecheck_wire::{LineEnd, ReplyLine, ReplyLines, ReplyLinesError};
 
-/// Bounds on one reply, so a peer that never ends a line or a multi-line reply cannot make
-/// the decoder hold unbounded memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReplyLimits {
-    /// Longest line, without its CRLF.
-    pub max_line: usize,
-    /// Most lines in one (multi-line) reply.
-    pub max_lines: usize,
-}
-
-impl Default for ReplyLimits {
-    fn default() -> Self {
-        ReplyLimits {
-            max_line: 64 * 1024,
-            max_lines: 1000,
-        }
-    }
-}
+/// The bounds on one reply: shared with SMTP, see [`wirecheck_wire::ReplyLines`].
+pub use wirecheck_wire::ReplyLimits;
 
 /// Why bytes are not an FTP reply.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -151,27 +136,20 @@ fn line_code(line: &[u8]) -> Option<(u16, Option<u8>)> {
 /// preliminary reply is a reply of its own (RFC 959 §4.2.1). A first line of exactly `NNN` is
 /// accepted as a single-line reply with empty text.
 pub fn decode_reply(buf: &[u8], limits: &ReplyLimits) -> Result<Option<(usize, Reply)>, ReplyError> {
-    let mut pos = 0usize;
+    let mut scan = ReplyLines::new(buf, limits, LineEnd::Crlf);
     let mut lines: Vec<Vec<u8>> = Vec::new();
     let mut code = 0u16;
     loop {
-        let rest = buf.get(pos..).unwrap_or_default();
-        let Some(end) = find_crlf(rest) else {
-            // No complete line. Fail early when it can no longer be valid.
-            let unterminated = rest.strip_suffix(b"\r").unwrap_or(rest).len();
-            if unterminated > limits.max_line {
-                return Err(ReplyError::LineTooLong { limit: limits.max_line });
+        let line = match scan.next_line()? {
+            ReplyLine::Complete(line) => line,
+            ReplyLine::Partial(rest) => {
+                // No complete line. Fail early when it can no longer be valid.
+                if lines.is_empty() {
+                    check_first_line_prefix(rest)?;
+                }
+                return Ok(None);
             }
-            if lines.is_empty() {
-                check_first_line_prefix(rest)?;
-            }
-            return Ok(None);
         };
-        let line = rest.get(..end).unwrap_or_default();
-        if line.len() > limits.max_line {
-            return Err(ReplyError::LineTooLong { limit: limits.max_line });
-        }
-        pos += end + 2;
         if lines.is_empty() {
             let (c, sep) = match line_code(line) {
                 Some((c, sep)) if (100..700).contains(&c) && matches!(sep, None | Some(b' ' | b'-')) => (c, sep),
@@ -183,19 +161,27 @@ pub fn decode_reply(buf: &[u8], limits: &ReplyLimits) -> Result<Option<(usize, R
                 break;
             }
         } else {
-            if lines.len() >= limits.max_lines {
-                return Err(ReplyError::TooManyLines {
-                    limit: limits.max_lines,
-                });
-            }
+            // RFC 959 §4.2: a middle line may be anything; only `NNN ` with the first line's
+            // code ends the reply.
             lines.push(line.to_vec());
             if matches!(line_code(line), Some((c, Some(b' '))) if c == code) {
                 break;
             }
         }
     }
-    let raw = buf.get(..pos).unwrap_or_default().to_vec();
-    Ok(Some((pos, Reply { code, lines, raw })))
+    let raw = scan.raw().to_vec();
+    Ok(Some((scan.consumed(), Reply { code, lines, raw })))
+}
+
+impl From<ReplyLinesError> for ReplyError {
+    fn from(e: ReplyLinesError) -> Self {
+        match e {
+            ReplyLinesError::LineTooLong { max } => ReplyError::LineTooLong { limit: max },
+            ReplyLinesError::TooManyLines { max } => ReplyError::TooManyLines { limit: max },
+            // `LineEnd::Crlf` takes a bare LF into the line; nothing else is left.
+            other => ReplyError::Malformed { line: other.to_string() },
+        }
+    }
 }
 
 /// Reject an incomplete first line as soon as its first bytes show it is not `NNN[ -]`.
@@ -218,10 +204,6 @@ fn malformed(line: &[u8]) -> ReplyError {
     ReplyError::Malformed {
         line: String::from_utf8_lossy(shown).into_owned(),
     }
-}
-
-pub(crate) fn find_crlf(b: &[u8]) -> Option<usize> {
-    b.windows(2).position(|w| w == b"\r\n")
 }
 
 #[cfg(test)]

@@ -1,25 +1,10 @@
 //! SMTP replies: RFC 5321 §4.2 framing (multi-line `NNN-` continuation, final `NNN ` line)
 //! and RFC 3463 enhanced status codes.
 
-/// Bounds on one reply, so a peer cannot make the decoder buffer without end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReplyLimits {
-    /// Longest reply line, in octets, without its CRLF.
-    pub max_line: usize,
-    /// Most lines in one multi-line reply.
-    pub max_lines: usize,
-}
+use wirecheck_wire::{LineEnd, ReplyLine, ReplyLines, ReplyLinesError};
 
-impl Default for ReplyLimits {
-    /// 64 KiB per line, 1000 lines: far above RFC 5321 §4.5.3.1.5 (512 octets per reply
-    /// line) so a harness sees real servers' over-long replies, yet bounded.
-    fn default() -> Self {
-        ReplyLimits {
-            max_line: 64 * 1024,
-            max_lines: 1000,
-        }
-    }
-}
+/// The bounds on one reply: shared with FTP, see [`wirecheck_wire::ReplyLines`].
+pub use wirecheck_wire::ReplyLimits;
 
 /// Why bytes are not a well-formed reply (RFC 5321 §4.2).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -170,34 +155,19 @@ pub fn decode_reply(
     buf: &[u8],
     limits: &ReplyLimits,
 ) -> Result<Option<(usize, Reply)>, ReplyError> {
-    let mut pos = 0usize;
+    // RFC 5321 §2.3.8: a bare LF is an error, not a line end.
+    let mut scan = ReplyLines::new(buf, limits, LineEnd::StrictCrlf);
     let mut code: Option<u16> = None;
     let mut lines = Vec::new();
     loop {
-        let rest = buf.get(pos..).unwrap_or_default();
-        let Some(lf) = rest.iter().position(|&b| b == b'\n') else {
-            // No line end yet: too long already? A trailing CR may be half of the CRLF.
-            let content = rest.len() - usize::from(rest.last() == Some(&b'\r'));
-            if content > limits.max_line {
-                return Err(ReplyError::LineTooLong {
-                    max: limits.max_line,
-                });
+        let line = match scan.next_line()? {
+            ReplyLine::Complete(line) => line,
+            ReplyLine::Partial(rest) => {
+                // Check what we have of the line so far: a bad code need not wait for its end.
+                check_partial(rest, code)?;
+                return Ok(None);
             }
-            // Check what we have of the line so far: a bad code need not wait for its end.
-            check_partial(rest, code)?;
-            return Ok(None);
         };
-        let with_cr = rest.get(..lf).unwrap_or_default();
-        let Some(line) = with_cr.strip_suffix(b"\r") else {
-            return Err(ReplyError::BareLf {
-                line: lossy(with_cr, limits.max_line),
-            });
-        };
-        if line.len() > limits.max_line {
-            return Err(ReplyError::LineTooLong {
-                max: limits.max_line,
-            });
-        }
         let (c, sep, text) = split_line(line).ok_or_else(|| ReplyError::BadCode {
             line: lossy(line, 512),
         })?;
@@ -212,11 +182,10 @@ pub fn decode_reply(
             Some(_) => {}
         }
         lines.push(text.to_vec());
-        pos += lf + 1;
         if sep != Some(b'-') {
-            let raw = buf.get(..pos).unwrap_or_default().to_vec();
+            let raw = scan.raw().to_vec();
             return Ok(Some((
-                pos,
+                scan.consumed(),
                 Reply {
                     code: c,
                     lines,
@@ -224,11 +193,26 @@ pub fn decode_reply(
                 },
             )));
         }
-        if lines.len() >= limits.max_lines {
+        if scan.is_full() {
             // Another line must follow a continuation line: the reply cannot end in bounds.
             return Err(ReplyError::TooManyLines {
                 max: limits.max_lines,
             });
+        }
+    }
+}
+
+impl From<ReplyLinesError> for ReplyError {
+    fn from(e: ReplyLinesError) -> Self {
+        match e {
+            ReplyLinesError::LineTooLong { max } => ReplyError::LineTooLong { max },
+            ReplyLinesError::TooManyLines { max } => ReplyError::TooManyLines { max },
+            ReplyLinesError::BareLf { line } => ReplyError::BareLf {
+                line: String::from_utf8_lossy(&line).into_owned(),
+            },
+            other => ReplyError::BadCode {
+                line: other.to_string(),
+            },
         }
     }
 }
