@@ -4,10 +4,10 @@
 use std::net::{SocketAddr, SocketAddrV4};
 
 use wirecheck_ftp::codec::{
-    ReplyLimits, decode_reply, format_eprt, format_port, parse_epsv, parse_pasv,
+    Reply, ReplyError, decode_reply, format_eprt, format_port, parse_epsv, parse_pasv,
 };
 
-use super::smtp::coded_unit;
+use super::smtp::{ReplyDecodeError, coded_unit, frame_coded_reply};
 use super::{FrameError, Framer, Limits, Protocol, Transport, Unit, UnitLine};
 use crate::transcript::Style;
 
@@ -57,56 +57,47 @@ struct FtpFramer;
 
 impl Framer for FtpFramer {
     fn decode(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<(usize, Unit)>, FrameError> {
-        let rl = ReplyLimits {
-            max_line: limits.max_line,
-            max_lines: limits.max_lines(),
-        };
-        match decode_reply(buf, &rl) {
-            Ok(None) => Ok(None),
-            Ok(Some((used, reply))) => {
-                let code = reply.code;
-                let prefix = format!("{code:03}");
-                let lines = reply
-                    .lines
-                    .iter()
-                    .map(|wire| {
-                        // Lines with the reply's code carry text after `NNN-`/`NNN `; the
-                        // middle lines of a multi-line reply may be anything (RFC 959 §4.2).
-                        let coded = wire.starts_with(prefix.as_bytes())
-                            && matches!(wire.get(3), None | Some(b' ' | b'-'));
-                        let text = if coded {
-                            wire.get(4..).unwrap_or_default().to_vec()
-                        } else {
-                            wire.clone()
-                        };
-                        UnitLine {
-                            wire: wire.clone(),
-                            code: coded.then_some(code),
-                            text,
-                            status: None,
-                        }
-                    })
-                    .collect();
-                let mut unit = coded_unit(code, lines, reply.raw);
-                // RFC 959 §4.2 / RFC 2389 §3.2: besides 502 and 504, a server that does not
-                // know an (optional, extension) command answers 500 "unrecognized"; for a case
-                // that names its extension that is "not implemented", not a failure.
-                unit.not_implemented |= code == 500;
-                Ok(Some((used, unit)))
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                if reason.contains("longer than") {
-                    Err(FrameError::TooLarge(reason))
-                } else {
-                    Err(FrameError::Malformed {
-                        protocol: "ftp",
-                        reason,
-                    })
-                }
-            }
-        }
+        frame_coded_reply("ftp", buf, limits, decode_reply, reply_unit)
     }
+}
+
+impl ReplyDecodeError for ReplyError {
+    fn exceeds_limits(&self) -> bool {
+        matches!(self, ReplyError::LineTooLong { .. } | ReplyError::TooManyLines { .. })
+    }
+}
+
+/// A unit from an FTP reply, whose middle lines need not carry the code.
+fn reply_unit(reply: Reply) -> Unit {
+    let code = reply.code;
+    let prefix = format!("{code:03}");
+    let lines = reply
+        .lines
+        .iter()
+        .map(|wire| {
+            // Lines with the reply's code carry text after `NNN-`/`NNN `; the middle lines
+            // of a multi-line reply may be anything (RFC 959 §4.2).
+            let coded = wire.starts_with(prefix.as_bytes())
+                && matches!(wire.get(3), None | Some(b' ' | b'-'));
+            let text = if coded {
+                wire.get(4..).unwrap_or_default().to_vec()
+            } else {
+                wire.clone()
+            };
+            UnitLine {
+                wire: wire.clone(),
+                code: coded.then_some(code),
+                text,
+                status: None,
+            }
+        })
+        .collect();
+    let mut unit = coded_unit(code, lines, reply.raw);
+    // RFC 959 §4.2 / RFC 2389 §3.2: besides 502 and 504, a server that does not know an
+    // (optional, extension) command answers 500 "unrecognized"; for a case that names its
+    // extension that is "not implemented", not a failure.
+    unit.not_implemented |= code == 500;
+    unit
 }
 
 #[cfg(test)]
@@ -136,6 +127,23 @@ mod tests {
         assert_eq!(u.subject, b"Features:\n SIZE\nEnd");
         assert_eq!(u.lines[1].code, None);
         assert_eq!(u.lines[1].wire, b" SIZE");
+    }
+
+    #[test]
+    fn limits_and_malformed_lines() {
+        let mut f = FtpFramer;
+        let small = Limits {
+            max_line: 8,
+            max_reply: 64,
+        };
+        assert!(matches!(f.decode(b"220 0123456789", &small), Err(FrameError::TooLarge(_))));
+        let endless = b"220-x\r\n".repeat(100);
+        assert!(matches!(f.decode(&endless, &small), Err(FrameError::TooLarge(_))));
+        // Regression: a malformed line quoting "longer than" was once called too large.
+        assert!(matches!(
+            f.decode(b"hello, longer than\r\n", &Limits::default()),
+            Err(FrameError::Malformed { protocol: "ftp", .. })
+        ));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! SMTP replies (RFC 5321 §4.2), framed by `wirecheck_smtp::codec::decode_reply`.
 
-use wirecheck_smtp::codec::{ReplyLimits, decode_reply};
+use wirecheck_smtp::codec::{ReplyError, ReplyLimits, decode_reply};
 
 use super::{FrameError, Framer, Limits, Protocol, Transport, Unit, UnitLine};
 use crate::transcript::Style;
@@ -25,28 +25,51 @@ struct SmtpFramer;
 
 impl Framer for SmtpFramer {
     fn decode(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<(usize, Unit)>, FrameError> {
-        let rl = ReplyLimits {
-            max_line: limits.max_line,
-            max_lines: limits.max_lines(),
-        };
-        match decode_reply(buf, &rl) {
-            Ok(None) => Ok(None),
-            Ok(Some((used, reply))) => Ok(Some((
-                used,
-                reply_unit(reply.code, &reply.lines, reply.raw),
-            ))),
-            Err(e) => {
-                let reason = e.to_string();
-                if reason.contains("longer than") || reason.contains("more than") {
-                    Err(FrameError::TooLarge(reason))
-                } else {
-                    Err(FrameError::Malformed {
-                        protocol: "smtp",
-                        reason,
-                    })
-                }
-            }
-        }
+        frame_coded_reply("smtp", buf, limits, decode_reply, |reply| {
+            reply_unit(reply.code, &reply.lines, reply.raw)
+        })
+    }
+}
+
+/// A codec's reply error that says whether a bound (line length, line count) was hit.
+pub(super) trait ReplyDecodeError: std::fmt::Display {
+    /// True when the reply outgrew [`ReplyLimits`] rather than being malformed.
+    fn exceeds_limits(&self) -> bool;
+}
+
+impl ReplyDecodeError for ReplyError {
+    fn exceeds_limits(&self) -> bool {
+        matches!(
+            self,
+            ReplyError::LineTooLong { .. } | ReplyError::TooManyLines { .. }
+        )
+    }
+}
+
+/// Frame one coded reply (SMTP RFC 5321 §4.2, FTP RFC 959 §4.2) with the protocol codec's
+/// `decode_reply`: the harness's [`Limits`] become the codec's [`ReplyLimits`] (one type,
+/// `wirecheck_wire::ReplyLimits`, for both), a bound that was hit becomes
+/// [`FrameError::TooLarge`], any other error [`FrameError::Malformed`], and the reply a
+/// [`Unit`] by `unit`.
+pub(super) fn frame_coded_reply<R, E: ReplyDecodeError>(
+    protocol: &'static str,
+    buf: &[u8],
+    limits: &Limits,
+    decode: impl FnOnce(&[u8], &ReplyLimits) -> Result<Option<(usize, R)>, E>,
+    unit: impl FnOnce(R) -> Unit,
+) -> Result<Option<(usize, Unit)>, FrameError> {
+    let rl = ReplyLimits {
+        max_line: limits.max_line,
+        max_lines: limits.max_lines(),
+    };
+    match decode(buf, &rl) {
+        Ok(None) => Ok(None),
+        Ok(Some((used, reply))) => Ok(Some((used, unit(reply)))),
+        Err(e) if e.exceeds_limits() => Err(FrameError::TooLarge(e.to_string())),
+        Err(e) => Err(FrameError::Malformed {
+            protocol,
+            reason: e.to_string(),
+        }),
     }
 }
 
@@ -136,6 +159,22 @@ mod tests {
             f.decode(&endless, &small),
             Err(FrameError::TooLarge(_))
         ));
+    }
+
+    // Regression: the limit error used to be recognised by the words "longer than" / "more
+    // than" in its message, so a malformed line quoting those words was called too large.
+    #[test]
+    fn malformed_line_quoting_limit_words_is_malformed() {
+        let mut f = SmtpFramer;
+        for wire in [&b"hello, longer than\r\n"[..], b"more than that\r\n"] {
+            assert!(matches!(
+                f.decode(wire, &Limits::default()),
+                Err(FrameError::Malformed {
+                    protocol: "smtp",
+                    ..
+                })
+            ));
+        }
     }
 
     #[test]
