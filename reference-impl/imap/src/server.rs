@@ -2,7 +2,8 @@
 //! connection. Plain with STARTTLS (port 143) or implicit TLS (port 993, RFC 8314).
 //!
 //! The driver is the generic read -> handle -> poll -> write loop of
-//! `wirecheck_wire::driver::drive`, plus one thing that driver cannot do: IMAP IDLE
+//! `wirecheck_wire::driver::drive` (its output half, TLS upgrade included, is the same
+//! `driver::write_outputs`), plus one thing that driver cannot do: IMAP IDLE
 //! (RFC 2177) needs the server to speak without client input. While the session is inside
 //! IDLE the loop wakes every [`ServeConfig::idle_poll`] and calls
 //! [`ServerSession::poll_changes`], which compares the store's change counter and sends
@@ -17,8 +18,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use wirecheck_store::Store;
-use wirecheck_wire::driver::{DriverError, MaybeTls, TlsSide};
-use wirecheck_wire::{Output, Session, TlsInfo};
+use wirecheck_wire::Session;
+use wirecheck_wire::driver::{
+    Drained, DriverError, MaybeTls, TlsSide, start_tls, write_before_close, write_outputs,
+};
 
 use crate::session::{ServerConfig, ServerSession};
 
@@ -66,19 +69,6 @@ pub async fn serve(listener: TcpListener, store: Store, cfg: ServeConfig) -> io:
     }
 }
 
-fn tls_info(stream: &MaybeTls) -> TlsInfo {
-    match stream {
-        MaybeTls::Server(s) => {
-            let c = s.get_ref().1;
-            TlsInfo {
-                version: c.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default(),
-                cipher: c.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_default(),
-            }
-        }
-        _ => TlsInfo::default(),
-    }
-}
-
 /// Run a session on `session` off the async threads.
 async fn blocking(
     session: ServerSession,
@@ -98,10 +88,8 @@ pub async fn serve_connection(tcp: TcpStream, store: Store, cfg: &ServeConfig) -
     let _ = tcp.set_nodelay(true);
     let mut stream = MaybeTls::Plain(tcp);
     let mut session = if cfg.implicit_tls {
-        let side = cfg.tls.as_ref().ok_or(DriverError::NoTls)?;
-        stream = stream.upgrade(side).await?;
         let mut s = ServerSession::new_tls(cfg.session.clone(), store);
-        s.handle_tls(tls_info(&stream));
+        start_tls(&mut stream, cfg.tls.as_ref(), &mut s).await?;
         s
     } else {
         ServerSession::new(cfg.session.clone(), store)
@@ -109,22 +97,9 @@ pub async fn serve_connection(tcp: TcpStream, store: Store, cfg: &ServeConfig) -
     let mut buf = vec![0u8; cfg.read_chunk.max(512)];
     let mut last_input = Instant::now();
     loop {
-        while let Some(o) = session.poll_output() {
-            match o {
-                Output::Send(bytes) => stream.write_all(&bytes).await?,
-                Output::StartTls => {
-                    stream.flush().await?;
-                    let side = cfg.tls.as_ref().ok_or(DriverError::NoTls)?;
-                    let plain = std::mem::replace(&mut stream, MaybeTls::Gone);
-                    stream = plain.upgrade(side).await?;
-                    session.handle_tls(tls_info(&stream));
-                }
-                Output::Close => {
-                    stream.flush().await?;
-                    let _ = stream.shutdown().await;
-                    return Ok(());
-                }
-            }
+        if write_outputs(&mut session, &mut stream, cfg.tls.as_ref()).await? == Drained::Close {
+            let _ = stream.shutdown().await;
+            return Ok(());
         }
         stream.flush().await?;
         let deadline = last_input + cfg.idle_timeout;
@@ -143,12 +118,7 @@ pub async fn serve_connection(tcp: TcpStream, store: Store, cfg: &ServeConfig) -
             }
             _ = tokio::time::sleep_until(wake) => {
                 if Instant::now() >= deadline {
-                    for o in session.handle_timeout() {
-                        if let Output::Send(bytes) = o {
-                            let _ = stream.write_all(&bytes).await;
-                        }
-                    }
-                    let _ = stream.flush().await;
+                    write_before_close(&mut stream, session.handle_timeout()).await;
                     let _ = stream.shutdown().await;
                     return Ok(());
                 }

@@ -78,7 +78,8 @@ pub enum MaybeTls {
 }
 
 impl MaybeTls {
-    fn tls_info(&self) -> TlsInfo {
+    /// The negotiated version and cipher suite, or empty values on a plain stream.
+    pub fn tls_info(&self) -> TlsInfo {
         let conn: Option<&rustls::CommonState> = match self {
             MaybeTls::Server(s) => Some(s.get_ref().1),
             MaybeTls::Client(s) => Some(s.get_ref().1),
@@ -152,46 +153,23 @@ where
     let mut stream = MaybeTls::Plain(tcp);
     let mut session = Some(session);
     if cfg.implicit_tls {
-        let side = cfg.tls.as_ref().ok_or(DriverError::NoTls)?;
-        stream = stream.upgrade(side).await?;
-        if let Some(s) = session.as_mut() {
-            s.handle_tls(stream.tls_info());
-        }
+        let Some(s) = session.as_mut() else { unreachable_session() };
+        start_tls(&mut stream, cfg.tls.as_ref(), s).await?;
     }
     let mut buf = vec![0u8; cfg.read_chunk.max(512)];
     loop {
         // Drain everything the session wants to do, one output at a time, so that what it
         // says right after TLS is up (a client's second EHLO) is sent before we read again.
-        loop {
-            let Some(s) = session.as_mut() else { unreachable_session() };
-            let Some(o) = s.poll_output() else { break };
-            match o {
-                Output::Send(bytes) => stream.write_all(&bytes).await?,
-                Output::StartTls => {
-                    stream.flush().await?;
-                    let side = cfg.tls.as_ref().ok_or(DriverError::NoTls)?;
-                    let plain = std::mem::replace(&mut stream, MaybeTls::Gone);
-                    stream = plain.upgrade(side).await?;
-                    s.handle_tls(stream.tls_info());
-                }
-                Output::Close => {
-                    stream.flush().await?;
-                    let _ = stream.shutdown().await;
-                    return session.ok_or_else(|| DriverError::Task("session lost".into()));
-                }
-            }
+        let Some(s) = session.as_mut() else { unreachable_session() };
+        if write_outputs(s, &mut stream, cfg.tls.as_ref()).await? == Drained::Close {
+            let _ = stream.shutdown().await;
+            return session.ok_or_else(|| DriverError::Task("session lost".into()));
         }
         stream.flush().await?;
         let n = match tokio::time::timeout(cfg.idle_timeout, stream.read(&mut buf)).await {
             Err(_elapsed) => {
                 let Some(s) = session.as_mut() else { unreachable_session() };
-                let outs = s.handle_timeout();
-                for o in outs {
-                    if let Output::Send(bytes) = o {
-                        let _ = stream.write_all(&bytes).await;
-                    }
-                }
-                let _ = stream.flush().await;
+                write_before_close(&mut stream, s.handle_timeout()).await;
                 let _ = stream.shutdown().await;
                 return session.ok_or_else(|| DriverError::Task("session lost".into()));
             }
@@ -229,6 +207,69 @@ where
             s.handle_input(&buf[..n]);
         }
     }
+}
+
+/// What a session wants once [`write_outputs`] has carried out everything it asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// It waits for input (or another event the caller watches).
+    Waiting,
+    /// It asked to close ([`Output::Close`]): what it sent is flushed; the caller shuts the
+    /// stream down (after whatever else it must end first, e.g. FTP data connections).
+    Close,
+}
+
+/// Carry out `session`'s outputs until it has none: write what it sends, start TLS when it
+/// asks ([`start_tls`]), stop at [`Output::Close`]. One output at a time, so what a session
+/// says right after TLS is up goes out on the TLS stream. Flushes only before TLS and close:
+/// the caller flushes before it waits.
+///
+/// The one output loop of [`drive`] and of the servers that need a driver loop of their own
+/// (IMAP IDLE, FTP data connections).
+pub async fn write_outputs<S: Session + ?Sized>(
+    session: &mut S,
+    stream: &mut MaybeTls,
+    tls: Option<&TlsSide>,
+) -> Result<Drained, DriverError> {
+    while let Some(o) = session.poll_output() {
+        match o {
+            Output::Send(bytes) => stream.write_all(&bytes).await?,
+            Output::StartTls => start_tls(stream, tls, session).await?,
+            Output::Close => {
+                stream.flush().await?;
+                return Ok(Drained::Close);
+            }
+        }
+    }
+    Ok(Drained::Waiting)
+}
+
+/// Flush what was sent, upgrade the plain `stream` to TLS on `tls` and tell `session`
+/// ([`Session::handle_tls`]): for [`Output::StartTls`] and for implicit TLS at connect.
+/// [`DriverError::NoTls`] when no TLS is configured. On a failed handshake the stream is
+/// left unusable ([`MaybeTls::Gone`]) and the error returned.
+pub async fn start_tls<S: Session + ?Sized>(
+    stream: &mut MaybeTls,
+    tls: Option<&TlsSide>,
+    session: &mut S,
+) -> Result<(), DriverError> {
+    stream.flush().await?;
+    let side = tls.ok_or(DriverError::NoTls)?;
+    let plain = std::mem::replace(stream, MaybeTls::Gone);
+    *stream = plain.upgrade(side).await?;
+    session.handle_tls(stream.tls_info());
+    Ok(())
+}
+
+/// Best effort before closing (after [`Session::handle_timeout`]): write the bytes among
+/// `outputs` and flush, ignoring errors; the connection is going away anyway.
+pub async fn write_before_close(stream: &mut MaybeTls, outputs: impl IntoIterator<Item = Output>) {
+    for o in outputs {
+        if let Output::Send(bytes) = o {
+            let _ = stream.write_all(&bytes).await;
+        }
+    }
+    let _ = stream.flush().await;
 }
 
 #[cold]

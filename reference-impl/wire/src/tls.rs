@@ -203,7 +203,7 @@ mod tests {
             s.shutdown().await.unwrap();
         });
         let tcp = TcpStream::connect(addr).await.unwrap();
-        let side = TlsSide::Client(client_config_trusting(&[ss.cert.clone()]).unwrap(), server_name("127.0.0.1").unwrap());
+        let side = TlsSide::Client(client_config_trusting(std::slice::from_ref(&ss.cert)).unwrap(), server_name("127.0.0.1").unwrap());
         let mut c = MaybeTls::Plain(tcp).upgrade(&side).await.unwrap();
         let mut got = Vec::new();
         let _ = c.read_to_end(&mut got).await;

@@ -2,7 +2,8 @@
 //! client, and the data connections the session asks for.
 //!
 //! The control driver is the loop of [`wirecheck_wire::driver::drive`] (read -> handle ->
-//! poll -> write, TLS upgrade on [`Output::StartTls`]) extended by the second source of input
+//! poll -> write, TLS upgrade on `Output::StartTls`; the output half is the same
+//! [`wirecheck_wire::driver::write_outputs`]) extended by the second source of input
 //! an FTP session has: data-connection events. It `select!`s between the control socket and a
 //! channel on which transfer tasks report, and carries out the session's [`Action`]s: bind a
 //! passive listener, spawn a transfer, abort it. Transfers run in their own tasks
@@ -20,8 +21,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
-use wirecheck_wire::driver::{MaybeTls, TlsSide};
-use wirecheck_wire::{Output, Session, TlsInfo};
+use wirecheck_wire::Session;
+use wirecheck_wire::driver::{
+    Drained, DriverError, MaybeTls, TlsSide, start_tls, write_before_close, write_outputs,
+};
 
 use crate::codec::Reply;
 use crate::session::{Action, ConnInfo, DataEvent, FtpConfig, FtpSession};
@@ -74,6 +77,17 @@ pub enum ServeError {
     /// The session asked for TLS but none is configured.
     #[error("TLS requested but not configured")]
     NoTls,
+}
+
+impl From<DriverError> for ServeError {
+    fn from(e: DriverError) -> Self {
+        match e {
+            DriverError::Io(e) => ServeError::Io(e),
+            DriverError::NoTls => ServeError::NoTls,
+            // The output half of the driver raises nothing else.
+            other => ServeError::Io(io::Error::other(other.to_string())),
+        }
+    }
 }
 
 /// A running server.
@@ -167,9 +181,7 @@ pub async fn serve_connection(tcp: TcpStream, cfg: &ServeConfig) -> Result<(), S
     let mut session = FtpSession::new(session_cfg, fs, conn);
     let mut stream = MaybeTls::Plain(tcp);
     if cfg.implicit_tls {
-        let side = cfg.tls.as_ref().ok_or(ServeError::NoTls)?;
-        stream = stream.upgrade(side).await?;
-        session.handle_tls(TlsInfo::default());
+        start_tls(&mut stream, cfg.tls.as_ref(), &mut session).await?;
     }
     let (tx, mut rx) = mpsc::unbounded_channel::<(u64, DataEvent)>();
     let mut data = DataSide {
@@ -197,21 +209,10 @@ async fn control_loop(
     // complete command received before is still answered (like `wirecheck_wire::driver`).
     let mut eof = false;
     loop {
-        while let Some(o) = session.poll_output() {
-            match o {
-                Output::Send(bytes) => stream.write_all(&bytes).await?,
-                Output::StartTls => {
-                    stream.flush().await?;
-                    let side = cfg.tls.as_ref().ok_or(ServeError::NoTls)?;
-                    let plain = std::mem::replace(stream, MaybeTls::Gone);
-                    *stream = plain.upgrade(side).await?;
-                    session.handle_tls(TlsInfo::default());
-                }
-                Output::Close => {
-                    stream.flush().await?;
-                    return Ok(());
-                }
-            }
+        // The control connection's outputs, `AUTH TLS` included (RFC 4217 §4); the caller
+        // shuts the stream down after the data side.
+        if write_outputs(session, stream, cfg.tls.as_ref()).await? == Drained::Close {
+            return Ok(());
         }
         let mut acted = false;
         while let Some(a) = session.poll_action() {
@@ -243,12 +244,7 @@ async fn control_loop(
         tokio::select! {
             r = read_within(stream, &mut buf, idle) => match r {
                 None => {
-                    for o in session.handle_timeout() {
-                        if let Output::Send(b) = o {
-                            let _ = stream.write_all(&b).await;
-                        }
-                    }
-                    let _ = stream.flush().await;
+                    write_before_close(stream, session.handle_timeout()).await;
                     return Ok(());
                 }
                 Some(Ok(0)) => {
