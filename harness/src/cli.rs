@@ -58,8 +58,9 @@ pub struct DemoArgs {
     /// Where the reports go (index.html, a page per target, report.json, junit.xml).
     #[arg(long, default_value = "reports/out")]
     pub out: PathBuf,
-    /// Transcripts at once (each against its own fresh oracle).
-    #[arg(long, default_value_t = 8)]
+    /// Transcripts at once (each against its own fresh oracle). Cases mostly wait on the
+    /// network or on their own `pause` / `expect silence`, so many run well on few cores.
+    #[arg(long, default_value_t = 48)]
     pub jobs: usize,
 }
 

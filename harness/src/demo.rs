@@ -171,9 +171,14 @@ pub struct DemoOutcome {
     pub index: PathBuf,
 }
 
-/// `wirecheck demo`: the whole corpus at `corpus` against the embedded oracle, reports in `out`.
-pub async fn demo(corpus: &Path, out: &Path, options: &RunOptions, jobs: usize) -> anyhow::Result<DemoOutcome> {
-    let corpus = crate::corpus::load(corpus)?;
+/// `wirecheck demo`: the whole `corpus` (loaded by [`crate::corpus::load`]) against the
+/// embedded oracle, reports in `out`.
+pub async fn demo(
+    corpus: &crate::corpus::Corpus,
+    out: &Path,
+    options: &RunOptions,
+    jobs: usize,
+) -> anyhow::Result<DemoOutcome> {
     let all: Vec<&Transcript> = corpus.transcripts.iter().collect();
     let started = std::time::SystemTime::now();
     let t0 = Instant::now();

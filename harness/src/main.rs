@@ -56,7 +56,7 @@ async fn demo(a: DemoArgs) -> anyhow::Result<u8> {
         "wirecheck demo: {} transcripts, each against a fresh embedded reference server",
         corpus.transcripts.len()
     );
-    let outcome = wirecheck::demo::demo(&a.corpus, &a.out, &options, a.jobs).await?;
+    let outcome = wirecheck::demo::demo(&corpus, &a.out, &options, a.jobs).await?;
     console.done();
     console::print_failures(&outcome.report);
     print!("{}", wirecheck_reports::console::summary_with_report_dir(&outcome.report, Some(&a.out)));
