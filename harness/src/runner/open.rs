@@ -206,12 +206,26 @@ impl Exec<'_> {
             .map_or(addr, |(h, _)| h)
             .trim_matches(['[', ']'])
             .to_string();
+        // A failed connect is part of the exchange too (a reset can beat the handshake's
+        // completion on loopback: the report must still say what happened).
         let c = if kind == ConnectKind::Udp {
-            let (sock, peer) = conn::connect_udp(addr).await.map_err(refused)?;
+            let (sock, peer) = match conn::connect_udp(addr).await {
+                Ok(x) => x,
+                Err(m) => {
+                    self.rec.note(name, m.clone());
+                    return Err(refused(m));
+                }
+            };
             let framer = self.framer(p.as_ref(), Transport::Datagram)?;
             Conn::datagram(name, sock, peer, p, framer)
         } else {
-            let (tcp, peer) = conn::connect_tcp(addr, deadline).await.map_err(refused)?;
+            let (tcp, peer) = match conn::connect_tcp(addr, deadline).await {
+                Ok(x) => x,
+                Err(m) => {
+                    self.rec.note(name, m.clone());
+                    return Err(refused(m));
+                }
+            };
             let framer = self.framer(p.as_ref(), Transport::Stream)?;
             Conn::stream(name, MaybeTls::Plain(tcp), peer, &host, p, framer)
         };
