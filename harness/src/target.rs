@@ -380,6 +380,20 @@ impl Managed {
         })
     }
 
+    /// Has the target died, or does it die within `grace`? (Polled every 20 ms.)
+    pub async fn check_within(&self, grace: Duration) -> Option<Died> {
+        let until = tokio::time::Instant::now() + grace;
+        loop {
+            if let Some(d) = self.check().await {
+                return Some(d);
+            }
+            if tokio::time::Instant::now() >= until {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Stop it (SIGTERM to the group, then SIGKILL).
     pub async fn stop(&self) {
         if let Some(s) = self.current.lock().await.take() {

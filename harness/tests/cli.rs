@@ -235,13 +235,19 @@ async fn list_help_lint_and_bad_arguments() {
 }
 
 /// A tiny SMTP-ish server in Python: greets with its connection count, answers QUIT, and
-/// exits on DIE.
+/// exits on DIE. On DYING it closes that connection, resets every later one (not counted)
+/// and exits 200 ms later: a target that is dead to the next case before it is reaped.
 const PY_SERVER: &str = r#"
-import os, socket, sys, threading
+import os, socket, struct, sys, threading
 n = 0
+dying = False
 lock = threading.Lock()
 def handle(c):
-    global n
+    global n, dying
+    if dying:
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+        return
     with lock:
         n += 1
         k = n
@@ -254,6 +260,11 @@ def handle(c):
                 break
             if l == b"DIE":
                 os._exit(3)
+            if l == b"DYING":
+                dying = True
+                threading.Timer(0.2, lambda: os._exit(3)).start()
+                c.shutdown(socket.SHUT_RDWR)
+                break
             c.sendall(b"250 ok\r\n")
     except OSError:
         pass
@@ -339,6 +350,32 @@ async fn target_cmd_is_started_restarted_isolated_and_stopped() {
         process_gone(read_pid(&pidfile)).await,
         "the target's process group was stopped"
     );
+
+    // A case that meets a target already dying (not yet reaped) and hears nothing from it
+    // runs again against a fresh one: b is then connection 2 of the new server.
+    let dir = corpus(&[
+        (
+            "smtp/a.toml",
+            &case("a-kills", "S: 220 *\nC: DYING\nexpect close"),
+        ),
+        (
+            "smtp/b.toml",
+            &case("b-meets-the-dying", "S: 220 n=2 *\nC: QUIT\nS: 221 *"),
+        ),
+    ]);
+    let d = dir.path().to_str().unwrap();
+    let o = wirecheck(&[
+        "run",
+        "smtp",
+        "--corpus",
+        d,
+        "--target-cmd",
+        &cmd,
+        "--jobs",
+        "1",
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     // Without --isolate the second greeting would say n=3.
     let dir = corpus(&[

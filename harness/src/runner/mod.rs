@@ -410,25 +410,44 @@ async fn run_one(
             let Some(m) = managed else {
                 return case::error_result(t, "the target command was not started");
             };
-            match m.ensure().await {
-                Ok(addr) => {
-                    let env = CaseEnv {
-                        target: CaseTarget::Addr(addr.to_string()),
-                        services,
-                        options: opts,
-                        tls,
-                    };
-                    let mut r = case::run_case(t, &env).await;
-                    if let Some(d) = m.check().await {
-                        died(&mut r, &d.status, &d.stderr);
+            // A case that got not one byte from a target found dead after it met a target
+            // that was already dying (the previous case killed it, and its process had not
+            // been reaped when this case began): it runs once more, against a fresh one.
+            let mut first = true;
+            loop {
+                let addr = match m.ensure().await {
+                    Ok(a) => a,
+                    Err(e) => {
+                        return case::error_result(t, &format!("the target could not be restarted: {e}"));
                     }
-                    r
+                };
+                let env = CaseEnv {
+                    target: CaseTarget::Addr(addr.to_string()),
+                    services,
+                    options: opts,
+                    tls,
+                };
+                let mut r = case::run_case(t, &env).await;
+                if r.outcome == Outcome::Pass {
+                    return r;
                 }
-                Err(e) => case::error_result(t, &format!("the target could not be restarted: {e}")),
+                if let Some(d) = m.check_within(DEATH_GRACE).await {
+                    let heard = r.exchange.iter().any(|e| e.dir == wirecheck_reports::Direction::Received);
+                    if first && !heard {
+                        first = false;
+                        continue;
+                    }
+                    died(&mut r, &d.status, &d.stderr);
+                }
+                return r;
             }
         }
     }
 }
+
+/// How long a target is given to be seen dead after a case that did not pass (its process
+/// may still be exiting when the case ends).
+const DEATH_GRACE: Duration = Duration::from_millis(500);
 
 /// The target process died during the case: that is why it did not pass.
 fn died(r: &mut CaseResult, status: &str, stderr: &str) {
