@@ -318,14 +318,13 @@ async fn process_gone(pid: i32) -> bool {
     false
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn target_cmd_is_started_restarted_isolated_and_stopped() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (server, pidfile, cmd) = grandchild_server(&tmp);
+/// Case a sends `kill` to the `--target-cmd` target, case b expects to be connection 2 of a
+/// freshly started one (the start-up probe is connection 1).
+async fn kill_then_count(cmd: &str, kill: &str) -> std::process::Output {
     let dir = corpus(&[
         (
             "smtp/a.toml",
-            &case("a-dies", "S: 220 *\nC: DIE\nexpect close"),
+            &case("a-kills", &format!("S: 220 *\nC: {kill}\nexpect close")),
         ),
         (
             "smtp/b.toml",
@@ -333,48 +332,33 @@ async fn target_cmd_is_started_restarted_isolated_and_stopped() {
         ),
     ]);
     let d = dir.path().to_str().unwrap();
-    let o = wirecheck(&[
+    wirecheck(&[
         "run",
         "smtp",
         "--corpus",
         d,
         "--target-cmd",
-        &cmd,
+        cmd,
         "--jobs",
         "1",
     ])
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_cmd_is_started_restarted_isolated_and_stopped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (server, pidfile, cmd) = grandchild_server(&tmp);
     // The probe is connection 1; after the restart, b is connection 2 of the new server.
+    let o = kill_then_count(&cmd, "DIE").await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
         process_gone(read_pid(&pidfile)).await,
         "the target's process group was stopped"
     );
-
     // A case that meets a target already dying (not yet reaped) and hears nothing from it
     // runs again against a fresh one: b is then connection 2 of the new server.
-    let dir = corpus(&[
-        (
-            "smtp/a.toml",
-            &case("a-kills", "S: 220 *\nC: DYING\nexpect close"),
-        ),
-        (
-            "smtp/b.toml",
-            &case("b-meets-the-dying", "S: 220 n=2 *\nC: QUIT\nS: 221 *"),
-        ),
-    ]);
-    let d = dir.path().to_str().unwrap();
-    let o = wirecheck(&[
-        "run",
-        "smtp",
-        "--corpus",
-        d,
-        "--target-cmd",
-        &cmd,
-        "--jobs",
-        "1",
-    ])
-    .await;
+    let o = kill_then_count(&cmd, "DYING").await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     // Without --isolate the second greeting would say n=3.
