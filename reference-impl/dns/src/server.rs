@@ -13,6 +13,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, UdpSocket};
@@ -33,6 +34,11 @@ pub struct ServerConfig {
     pub tcp_idle: Duration,
     /// Open TCP connections at most.
     pub max_tcp: usize,
+    /// UDP workers on threads of their own, blocking in `recv_from`, instead of tokio tasks:
+    /// no reactor wake-up and task switch per packet, which is most of the cost of a busy
+    /// server (BENCHMARKS.md "DNS"). For a long-running server; the embedded ones (many
+    /// small servers per test) keep tasks.
+    pub udp_threads: bool,
 }
 
 impl Default for ServerConfig {
@@ -41,6 +47,7 @@ impl Default for ServerConfig {
             udp_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             tcp_idle: Duration::from_secs(10),
             max_tcp: 256,
+            udp_threads: false,
         }
     }
 }
@@ -49,6 +56,10 @@ impl Default for ServerConfig {
 pub struct AuthServer {
     addr: SocketAddr,
     tasks: Vec<JoinHandle<()>>,
+    /// With [`ServerConfig::udp_threads`]: the worker threads, each with a handle on its
+    /// socket that wakes it at shutdown.
+    threads: Vec<(std::thread::JoinHandle<()>, socket2::Socket)>,
+    stop: Arc<AtomicBool>,
 }
 
 impl AuthServer {
@@ -67,11 +78,24 @@ impl AuthServer {
         let (udp, tcp) = sockets;
         let addr = tcp.local_addr()?;
         let mut tasks = Vec::new();
+        let mut threads = Vec::new();
+        let stop = Arc::new(AtomicBool::new(false));
         for sock in udp {
-            tasks.push(tokio::spawn(udp_worker(sock, zones.clone())));
+            if cfg.udp_threads {
+                let sock = sock.into_std()?;
+                sock.set_nonblocking(false)?;
+                let waker = socket2::Socket::from(sock.try_clone()?);
+                let (zones, stop) = (zones.clone(), stop.clone());
+                let t = std::thread::Builder::new()
+                    .name("dns-udp".into())
+                    .spawn(move || udp_thread(&sock, &zones, &stop))?;
+                threads.push((t, waker));
+            } else {
+                tasks.push(tokio::spawn(udp_worker(sock, zones.clone())));
+            }
         }
         tasks.push(tokio::spawn(tcp_acceptor(tcp, zones, cfg)));
-        Ok(AuthServer { addr, tasks })
+        Ok(AuthServer { addr, tasks, threads, stop })
     }
 
     /// The address (UDP and TCP).
@@ -86,6 +110,13 @@ impl AuthServer {
 impl Drop for AuthServer {
     fn drop(&mut self) {
         self.tasks.iter().for_each(JoinHandle::abort);
+        self.stop.store(true, Ordering::Release);
+        for (t, waker) in self.threads.drain(..) {
+            // Linux wakes a reader blocked on an unconnected UDP socket at shutdown (and
+            // reports ENOTCONN here, which is expected).
+            let _ = waker.shutdown(std::net::Shutdown::Read);
+            let _ = t.join();
+        }
     }
 }
 
@@ -154,6 +185,22 @@ async fn udp_worker(sock: UdpSocket, zones: Arc<Zones>) {
         let query = buf.get(..n).unwrap_or_default();
         if auth::respond_into(&zones, query, Transport::Udp, &mut out) {
             let _ = sock.send_to(&out, peer).await;
+        }
+    }
+}
+
+/// [`udp_worker`] on a thread of its own: the same loop, blocking; ends when `stop` is set
+/// (the socket is shut down to wake it).
+fn udp_thread(sock: &std::net::UdpSocket, zones: &Zones, stop: &AtomicBool) {
+    let mut buf = vec![0u8; 65_535];
+    let mut out = Vec::with_capacity(4096);
+    while !stop.load(Ordering::Acquire) {
+        let Ok((n, peer)) = sock.recv_from(&mut buf) else {
+            continue;
+        };
+        let query = buf.get(..n).unwrap_or_default();
+        if n > 0 && auth::respond_into(zones, query, Transport::Udp, &mut out) {
+            let _ = sock.send_to(&out, peer);
         }
     }
 }

@@ -79,6 +79,30 @@ async fn udp_answers_mx() {
 }
 
 #[tokio::test]
+async fn udp_worker_threads_answer_and_stop_when_dropped() {
+    let zones: Zones = [example_test_zone()].into_iter().collect();
+    let cfg = ServerConfig {
+        udp_threads: true,
+        udp_workers: 2,
+        ..ServerConfig::default()
+    };
+    let s = AuthServer::start(Arc::new(zones), "127.0.0.1:0".parse().unwrap(), cfg)
+        .await
+        .unwrap();
+    let addr = s.local_addr();
+    for id in 1..=20u16 {
+        let q = format!("www.example.test. A id={id}");
+        let r = udp_exchange(&s, &codec::encode(&parse_query(&q).unwrap())).await;
+        assert_eq!((r.header.id, r.rcode()), (id, Rcode::NOERROR));
+        assert!(!r.answers.is_empty(), "{}", render(&r));
+    }
+    // Dropping the server stops its threads and closes their sockets: the UDP port is free
+    // again (a plain bind, without SO_REUSEPORT, fails while any socket holds it).
+    drop(s);
+    std::net::UdpSocket::bind(addr).expect("the UDP port is released at drop");
+}
+
+#[tokio::test]
 async fn tcp_several_queries_per_connection_and_axfr() {
     let s = server().await;
     let mut tcp = TcpStream::connect(s.local_addr()).await.unwrap();

@@ -97,7 +97,7 @@ async fn run(a: Args) -> Result<(), String> {
                     .collect();
                 loaded.map_err(|e| e.to_string())?.into_iter().collect()
             };
-            let s = AuthServer::start(Arc::new(zones), a.listen, ServerConfig::default())
+            let s = AuthServer::start(Arc::new(zones), a.listen, ServerConfig { udp_threads: true, ..ServerConfig::default() })
                 .await
                 .map_err(|e| e.to_string())?;
             println!("authoritative on {} (udp+tcp)", s.local_addr());
