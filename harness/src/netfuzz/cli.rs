@@ -101,21 +101,16 @@ pub async fn main(a: FuzzArgs) -> anyhow::Result<u8> {
         c.transcripts
     };
     let refs: Vec<_> = corpus.iter().collect();
-    let mut _own: Option<(Oracle, tempfile::TempDir)> = None;
+    let mut _own: Option<Oracle> = None;
     let target = match (&a.target, &a.target_cmd) {
         (Some(t), _) if t.eq_ignore_ascii_case("reference") => {
-            let (o, dir) = super::start_oracle(&a.protocol)
+            let o = super::start_oracle(&a.protocol)
                 .await
                 .context("starting the reference target")?;
-            let service = if a.protocol == "dns" {
-                "dns"
-            } else {
-                a.protocol.as_str()
-            };
-            let addr = o.addr(service).context("no service")?;
+            let addr = o.addr(&a.protocol).context("no service")?;
             let mut spec = TargetSpec::addr(addr.to_string());
             spec.name = Some("reference (second instance)".into());
-            _own = Some((o, dir));
+            _own = Some(o);
             spec
         }
         (Some(t), _) => TargetSpec::addr(t.clone()),

@@ -35,7 +35,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -45,7 +45,7 @@ use tokio::time::Instant;
 
 use crate::diff::compare::{StepDiff, compare_items};
 use crate::diff::{OracleSpec, normalise::cut};
-use crate::oracle::{Oracle, OracleConfig, Ports};
+use crate::oracle::{Oracle, OracleFactory, Ports};
 use crate::protocol::Limits;
 use crate::runner::RunOptions;
 use crate::target::{Managed, TargetKind, TargetSpec};
@@ -409,29 +409,15 @@ pub fn service_ports(protocol: &str) -> Ports {
     ports
 }
 
-/// An oracle with only `protocol`'s service, its files on tmpfs when there is one (kept
-/// while the returned directory lives).
-pub async fn start_oracle(protocol: &str) -> Result<(Oracle, tempfile::TempDir), FuzzError> {
-    let shm = Path::new("/dev/shm");
-    let tmp = if shm.is_dir() {
-        tempfile::Builder::new()
-            .prefix("wirecheck-netfuzz")
-            .tempdir_in(shm)
-    } else {
-        tempfile::Builder::new()
-            .prefix("wirecheck-netfuzz")
-            .tempdir()
+/// An oracle with only `protocol`'s service, from [`OracleFactory`] (its files on tmpfs when
+/// there is one, removed with it).
+pub async fn start_oracle(protocol: &str) -> Result<Oracle, FuzzError> {
+    OracleFactory {
+        ports: Some(service_ports(protocol)),
     }
-    .map_err(|e| FuzzError::Oracle(format!("temporary directory: {e}")))?;
-    let cfg = OracleConfig {
-        ports: service_ports(protocol),
-        dir: Some(tmp.path().to_path_buf()),
-        ..OracleConfig::default()
-    };
-    let o = Oracle::start(&cfg)
-        .await
-        .map_err(|e| FuzzError::Oracle(e.to_string()))?;
-    Ok((o, tmp))
+    .start()
+    .await
+    .map_err(|e| FuzzError::Oracle(e.to_string()))
 }
 
 async fn resolve(addr: &str) -> Result<SocketAddr, String> {
@@ -457,16 +443,15 @@ pub async fn fuzz(
     if p == "pop3" {
         cfg.jobs = 1;
     }
-    let (_oracle, _dir, oracle_ep) = match &cfg.oracle {
+    let (_oracle, oracle_ep) = match &cfg.oracle {
         OracleSpec::Reference => {
-            let (o, d) = start_oracle(p).await?;
+            let o = start_oracle(p).await?;
             let addr = o
-                .addr(if p == "dns" { "dns" } else { p })
+                .addr(p)
                 .ok_or_else(|| FuzzError::Oracle(format!("no {p} service")))?;
-            (Some(o), Some(d), Endpoint { addr, udp })
+            (Some(o), Endpoint { addr, udp })
         }
         OracleSpec::Addr(a) => (
-            None,
             None,
             Endpoint {
                 addr: resolve(a).await.map_err(FuzzError::Oracle)?,
